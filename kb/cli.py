@@ -1,0 +1,332 @@
+"""The ``hvkb`` command line: each command parses options, calls one ``kb`` function, prints.
+
+Heavy imports live inside the commands so ``hvkb --help`` stays instant.
+Exit codes: 0 ok, 1 problems found (or a KbError), 2 usage error.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kb.errors import KbError
+from kb.settings import Settings
+
+
+class KbGroup(click.Group):
+    """Turns every :class:`KbError` into a one-line message plus hint, exit 1, no traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KbError as exc:
+            msg = str(exc)
+            if exc.hint:
+                msg += f"\nhint: {exc.hint}"
+            raise click.ClickException(msg) from None
+
+
+def content_options(f):
+    """``--content`` / ``--index`` (and the ``HVKB_HOME`` data folder) -> ``settings`` argument."""
+
+    @click.option("--content", "content", envvar="HVKB_CONTENT", type=click.Path(file_okay=False),
+                  help="Content folder (default: the knowledge base shipped with hvkb). Env: HVKB_CONTENT.")
+    @click.option("--index", "index", envvar="HVKB_INDEX", type=click.Path(file_okay=False),
+                  help="Index folder (default: $HVKB_HOME/index, HVKB_HOME defaults to the user data folder).")
+    @click.option("--home", "home", envvar="HVKB_HOME", type=click.Path(file_okay=False), hidden=True)
+    @functools.wraps(f)
+    def wrapper(*args, content=None, index=None, home=None, **kwargs):
+        return f(*args, settings=Settings.from_options(content, index, home), **kwargs)
+
+    return wrapper
+
+
+def _progress(label: str):
+    """A progress bar on a terminal, nothing when piped (CI, scripts)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def wrap(items, length):
+        with click.progressbar(items, length=length, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
+
+
+def _note(message: str) -> None:
+    click.echo(f"hvkb: {message}", err=True)
+
+
+def open_kb(settings: Settings):
+    """The index for ``settings``, built or rebuilt first when missing or stale."""
+    from kb.index import ensure_index
+
+    return ensure_index(settings.content_dir, settings.index_dir, progress=_progress("Indexing"), on_build=_note)
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _terminal_excerpt(html_excerpt: str) -> str:
+    import html
+    import re
+
+    marked = re.sub(r'<mark[^>]*>(.*?)</mark>', lambda m: click.style(m.group(1), bold=True, fg="yellow"),
+                    html_excerpt)
+    return html.unescape(re.sub(r"<[^>]+>", "", marked))
+
+
+@click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hvkb", prog_name="hvkb")
+def cli():
+    """hvkb: search a Hyper-V knowledge base and draft forum answers.
+
+    Example: hvkb search "quorom witness"
+    """
+
+
+@cli.command()
+@content_options
+def build(settings: Settings):
+    """(Re)build the search index from the content folder.
+
+    Refuses to replace a good index with one built from content that fails `hvkb check`.
+
+    Example: hvkb build --content ./content --index /tmp/hvkb-index
+    """
+    from kb.content import load_corpus
+    from kb.index import build_index
+
+    corpus = load_corpus(settings.content_dir)
+    result = build_index(corpus, settings.index_dir, progress=_progress("Indexing"))
+    click.echo(f"Indexed {result.documents} documents ({len(corpus.articles)} articles, "
+               f"{len(corpus.snippets)} snippets) in {result.seconds:.2f} s -> {result.path}")
+
+
+@cli.command()
+@content_options
+@click.option("--strict", is_flag=True, help="Fail on warnings too (unknown fields, empty sections).")
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+def check(settings: Settings, strict: bool, as_json: bool):
+    """Validate all content; print every problem as file:line: message.
+
+    Exit code 1 when any error is found (or any warning, with --strict).
+
+    Example: hvkb check --strict
+    """
+    from kb.content import check_content
+    from kb.errors import ContentValidationError
+
+    try:
+        corpus, problems = check_content(settings.content_dir)
+    except ContentValidationError as exc:
+        corpus, problems = None, exc.errors
+    failing = [p for p in problems if strict or not p.warning]
+    if as_json:
+        _echo_json({"ok": not failing, "problems": [p.to_dict() for p in problems]})
+    else:
+        for p in problems:
+            label = "warning: " if p.warning else ""
+            click.echo(f"{p.path}:{p.line}: {label}{p.problem}", err=False)
+        if corpus is not None and not failing:
+            click.echo(f"ok: {len(corpus.articles)} articles, {len(corpus.snippets)} snippets, "
+                       f"{len(corpus.glossary)} glossary entries, {len(corpus.topics)} topics"
+                       + (f" ({len(problems)} warnings)" if problems else ""))
+        elif failing:
+            click.echo(f"{len(failing)} problem{'s' if len(failing) != 1 else ''} found", err=True)
+    sys.exit(1 if failing else 0)
+
+
+KIND_CHOICE = click.Choice(["article", "snippet"])
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--page", default=1, type=click.IntRange(1, 1000), help="Page of results.")
+@click.option("--topic", help="Only this topic id (see `hvkb list`).")
+@click.option("--kind", type=KIND_CHOICE, help="Only articles or only snippets.")
+@click.option("--version", "version", help="Only content that applies to this version, e.g. '2012 R2'.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@content_options
+def search(settings: Settings, query, limit, page, topic, kind, version, as_json):
+    """Search the knowledge base.
+
+    Example: hvkb search "vm won't start after checkpoint" --limit 5 --json
+    """
+    from kb.search import search as run_search
+
+    result = run_search(open_kb(settings), " ".join(query), limit=limit, topic=topic, kind=kind,
+                        version=version, page=page)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    if result.suggestion:
+        click.echo(f"Did you mean: {click.style(result.suggestion, bold=True)}?\n")
+    if not result.hits:
+        click.echo("No results." + ("" if result.suggestion else " Try fewer or other words, or `hvkb list`."))
+        return
+    for i, h in enumerate(result.hits, (result.page - 1) * result.limit + 1):
+        where = f"{h.id}#{h.section}" if h.section else h.id
+        head = click.style(h.title, bold=True)
+        if h.section_title:
+            head += f" > {h.section_title}"
+        click.echo(f"{i}. {head}\n   {h.kind} | {h.topic} | {where} | score {h.score:.2f}")
+        click.echo(f"   {_terminal_excerpt(h.excerpt)}\n")
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@content_options
+def show(settings: Settings, doc_id: str, as_json: bool):
+    """Show an article or a snippet by id.
+
+    Example: hvkb show quorum
+    """
+    from kb.errors import UnknownDocumentError
+
+    kb_index = open_kb(settings)
+    doc = kb_index.corpus.get(doc_id.split("#", 1)[0])
+    if doc is None:
+        raise UnknownDocumentError(doc_id)
+    if as_json:
+        data = doc.to_dict()
+        if doc.kind == "article":
+            data["snippets"] = [s.id for s in kb_index.corpus.snippets_of(doc.id)]
+        _echo_json(data)
+        return
+    click.echo(click.style(doc.title, bold=True))
+    if doc.kind == "article":
+        click.echo(f"{doc.id} | topic {doc.topic} | updated {doc.updated}")
+        if doc.applies_to:
+            click.echo("Applies to: " + ", ".join(doc.applies_to))
+        click.echo(f"\n{doc.summary}\n\n{doc.body}\n")
+        snippets = kb_index.corpus.snippets_of(doc.id)
+        if snippets:
+            click.echo(click.style("Decision snippets:", bold=True))
+            for s in snippets:
+                click.echo(f"  - {s.id}: {s.title}")
+        if doc.related:
+            click.echo("Related: " + ", ".join(doc.related))
+    else:
+        click.echo(f"{doc.id} | snippet of {doc.article} | topic {doc.topic}")
+        click.echo("Asked as:\n" + "\n".join(f"  - {q}" for q in doc.questions))
+        click.echo(f"\n{doc.answer}\n")
+        if doc.conditions:
+            click.echo("Holds when:\n" + "\n".join(f"  - {c}" for c in doc.conditions))
+        if doc.applies_to:
+            click.echo("Applies to: " + ", ".join(doc.applies_to))
+
+
+@cli.command(name="list")
+@click.option("--topic", help="Only this topic id.")
+@click.option("--kind", type=KIND_CHOICE, help="Only articles or only snippets.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@content_options
+def list_(settings: Settings, topic, kind, as_json):
+    """List every article and snippet with id, title, topic and kind.
+
+    Example: hvkb list --topic quorum --kind snippet
+    """
+    corpus = open_kb(settings).corpus
+    rows = []
+    for doc in [*corpus.articles.values(), *corpus.snippets.values()]:
+        if (topic and doc.topic != topic) or (kind and doc.kind != kind):
+            continue
+        row = {"id": doc.id, "title": doc.title, "topic": doc.topic, "kind": doc.kind}
+        if doc.kind == "snippet":
+            row["article"] = doc.article
+        rows.append(row)
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        parent = f" (in {r['article']})" if r.get("article") else ""
+        click.echo(f"{r['kind']:8} {r['topic']:22} {r['id']}{parent}\n         {r['title']}")
+    click.echo(f"{len(rows)} item{'s' if len(rows) != 1 else ''}", err=True)
+
+
+def _read_input(source: str) -> str:
+    """Read a file or stdin as text; undecodable bytes become U+FFFD instead of an error."""
+    if source == "-":
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {source}: {exc.strerror}", param_hint="FILE") from None
+    return data.decode("utf-8", errors="replace")
+
+
+@cli.command()
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "text"]), default="markdown", show_default=True,
+              help="Format of the printed draft.")
+@click.option("--jsonl", is_flag=True,
+              help='Batch: read one JSON object a line ({"id", "question"}), write one JSON result a line, in order.')
+@content_options
+def answer(settings: Settings, source, as_json, fmt, jsonl):
+    """Draft a forum answer to a pasted question (from FILE or stdin).
+
+    Example: hvkb answer question.txt --format text
+    """
+    from kb.answer import answer_question
+
+    kb_index = open_kb(settings)
+    text = _read_input(source)
+    if jsonl:
+        failures = 0
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            item = None
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                    raise ValueError('each line needs an object with a text "question"')
+                out = answer_question(kb_index, item["question"], question_id=item.get("id"),
+                                      max_chars=settings.max_question_chars).to_dict()
+            except (ValueError, KbError) as exc:
+                failures += 1
+                out = {"id": item.get("id") if isinstance(item, dict) else None, "error": f"line {n}: {exc}"}
+            click.echo(json.dumps(out, ensure_ascii=False))
+        sys.exit(1 if failures else 0)
+    draft = answer_question(kb_index, text, max_chars=settings.max_question_chars)
+    if as_json:
+        _echo_json(draft.to_dict())
+    else:
+        click.echo(draft.draft if fmt == "markdown" else draft.text)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (127.0.0.1: this machine only).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@content_options
+def serve(settings: Settings, host, port, threads):
+    """Serve the web app (waitress) on the embedded index, built on first run.
+
+    Example: hvkb serve --port 8000
+    """
+    from waitress import serve as waitress_serve
+
+    from webapp import create_app
+
+    open_kb(settings)  # build before the first request, with progress on the terminal
+    app = create_app({"CONTENT_DIR": str(settings.content_dir), "INDEX_DIR": str(settings.index_dir)})
+    click.echo(f"hvkb serving on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="hvkb")
+
+
+def main() -> None:
+    cli(prog_name="hvkb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,491 @@
+"""Content models and the loader: read every file, validate, and return one :class:`Corpus`.
+
+Problems are collected as :class:`ContentError` (``file:line: message``) and raised together in one
+:class:`ContentValidationError`, so one run shows every broken file.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+from kb.errors import ContentError, ContentValidationError
+from kb.glossary import Glossary, GlossaryEntry
+from kb.markdown import plain_text, split_sections
+from kb.versions import expand_applies_to
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A snippet is pasted into a forum reply: past ~120 words it stops being a short answer.
+MAX_SNIPPET_WORDS = 120
+MIN_QUESTIONS = 2
+# What the drafter knows how to ask for (see kb.facts.CLARIFYING_QUESTIONS).
+NEEDS = ("os_version", "cluster", "cpu_vendor", "guest_os", "backup_product", "host_count",
+         "scvmm", "error_code", "storage", "vm_generation", "network")
+
+ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "related", "updated"}
+ARTICLE_REQUIRED = ("id", "title", "topic", "summary", "updated")
+SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "applies_to", "needs"}
+SNIPPET_REQUIRED = ("id", "article", "questions")
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    heading: str
+    markdown: str
+    line: int  # 1-based line in the file
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    topic: str
+    summary: str
+    body: str                      # Markdown, raw HTML off when rendered
+    tags: tuple[str, ...] = ()
+    applies_to: tuple[str, ...] = ()   # expanded: "2012+" is already every release from 2012
+    related: tuple[str, ...] = ()
+    updated: str = ""
+    sections: tuple[Section, ...] = ()
+    path: str = ""
+    line: int = 1
+    kind: str = field(default="article", init=False)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["sections"] = [s.to_dict() for s in self.sections]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Article":
+        d = {k: v for k, v in d.items() if k != "kind"}
+        d["sections"] = tuple(Section(**s) for s in d.get("sections", ()))
+        for k in ("tags", "applies_to", "related"):
+            d[k] = tuple(d.get(k, ()))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    id: str
+    article: str
+    topic: str
+    title: str
+    questions: tuple[str, ...]
+    answer: str                    # Markdown
+    conditions: tuple[str, ...] = ()
+    applies_to: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    path: str = ""
+    line: int = 1
+    kind: str = field(default="snippet", init=False)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Snippet":
+        d = {k: v for k, v in d.items() if k != "kind"}
+        for k in ("questions", "conditions", "applies_to", "needs"):
+            d[k] = tuple(d.get(k, ()))
+        return cls(**d)
+
+
+@dataclass
+class Corpus:
+    topics: dict[str, Topic]
+    articles: dict[str, Article]
+    snippets: dict[str, Snippet]
+    glossary: Glossary
+    content_hash: str = ""
+
+    def get(self, doc_id: str) -> Article | Snippet | None:
+        return self.articles.get(doc_id) or self.snippets.get(doc_id)
+
+    def snippets_of(self, article_id: str) -> list[Snippet]:
+        return [s for s in self.snippets.values() if s.article == article_id]
+
+    def to_dict(self) -> dict:
+        return {
+            "content_hash": self.content_hash,
+            "topics": [t.to_dict() for t in self.topics.values()],
+            "articles": [a.to_dict() for a in self.articles.values()],
+            "snippets": [s.to_dict() for s in self.snippets.values()],
+            "glossary": [e.to_dict() for e in self.glossary.entries],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Corpus":
+        return cls(
+            topics={t["id"]: Topic(**t) for t in d["topics"]},
+            articles={a["id"]: Article.from_dict(a) for a in d["articles"]},
+            snippets={s["id"]: Snippet.from_dict(s) for s in d["snippets"]},
+            glossary=Glossary([GlossaryEntry.from_dict(e) for e in d["glossary"]]),
+            content_hash=d.get("content_hash", ""),
+        )
+
+
+# --------------------------------------------------------------------------- reading files
+
+def content_files(content_dir: Path) -> list[Path]:
+    """Every file that makes up the content, in a stable order (for loading and hashing)."""
+    files = [content_dir / "topics.yaml", content_dir / "glossary.yaml"]
+    files += sorted((content_dir / "articles").glob("*.md"))
+    files += sorted((content_dir / "snippets").glob("*.md"))
+    return [f for f in files if f.is_file()]
+
+
+def content_hash(content_dir: Path) -> str:
+    """A hash of every content file's name and bytes: the index is stale when it changes."""
+    h = hashlib.sha256()
+    for f in content_files(content_dir):
+        h.update(f.relative_to(content_dir).as_posix().encode() + b"\0")
+        h.update(f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _read_text(path: Path, errors: list[ContentError]) -> str | None:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        errors.append(ContentError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"))
+        return None
+    if "\0" in text:
+        errors.append(ContentError(path, text[:text.index("\0")].count("\n") + 1, "contains a NUL byte (binary file?)"))
+        return None
+    return text.lstrip("\ufeff")
+
+
+def parse_front_matter(text: str, path: Path) -> tuple[dict, dict[str, int], str, int]:
+    """Split a Markdown file into front matter, key lines, body, and the body's first line number.
+
+    :returns: ``(data, lines, body, body_line)``; ``lines`` maps each top-level key (and
+        ``key[i]`` for list items) to its 1-based line in the file.
+    :raises ContentError: no opening ``---``, an unterminated block, or invalid YAML, with file:line.
+    """
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        raise ContentError(path, 1, "front matter: the file must start with a '---' line")
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        raise ContentError(path, 1, "front matter: the '---' block is not closed by a second '---' line")
+    front = "\n".join(lines[1:end])
+    data, key_lines = _load_yaml_mapping(front, path, offset=1)
+    body = "\n".join(lines[end + 1:])
+    return data, key_lines, body, end + 2
+
+
+def _load_yaml_mapping(text: str, path: Path, offset: int) -> tuple[dict, dict[str, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = (mark.line + 1 + offset) if mark else offset + 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ContentError(path, line, f"invalid YAML: {problem}") from None
+    if data is None:
+        data, node = {}, None
+    if not isinstance(data, dict):
+        raise ContentError(path, offset + 1, "front matter must be a mapping of 'key: value' lines")
+    return data, _key_lines(node, offset)
+
+
+def _key_lines(node, offset: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if not isinstance(node, yaml.MappingNode):
+        return out
+    for k, v in node.value:
+        key = str(k.value)
+        if key in out:
+            out.setdefault(f"__dup__{key}", k.start_mark.line + 1 + offset)
+        out[key] = k.start_mark.line + 1 + offset
+        if isinstance(v, yaml.SequenceNode):
+            for i, item in enumerate(v.value):
+                out[f"{key}[{i}]"] = item.start_mark.line + 1 + offset
+    return out
+
+
+class _Fields:
+    """Typed access to one file's front matter, recording a ContentError per problem."""
+
+    def __init__(self, data: dict, lines: dict[str, int], path: Path, errors: list[ContentError],
+                 allowed: set[str], required: tuple[str, ...], what: str):
+        self.data, self.lines, self.path, self.errors = data, lines, path, errors
+        for key in data:
+            if f"__dup__{key}" in lines:
+                self.error(key, f"{what}: '{key}' appears twice")
+            if key not in allowed:
+                self.warn(key, f"{what}: unknown field '{key}' (known: {', '.join(sorted(allowed))})")
+        for key in required:
+            if data.get(key) in (None, "", []):
+                errors.append(ContentError(path, 1, f"{what}: '{key}' is required"))
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 1)
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append(ContentError(self.path, self.line(key), message))
+
+    def warn(self, key: str, message: str) -> None:
+        self.errors.append(ContentError(self.path, self.line(key), message, warning=True))
+
+    def str(self, key: str, default: str = "") -> str:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, (_dt.date, int, float)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            self.error(key, f"'{key}' must be text, not {type(value).__name__}")
+            return default
+        return value.strip()
+
+    def list(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.error(key, f"'{key}' must be a list, not {type(value).__name__}")
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+                self.errors.append(ContentError(self.path, self.lines.get(f"{key}[{i}]", self.line(key)),
+                                                f"'{key}' item {i + 1} must be text"))
+            else:
+                out.append(str(item).strip())
+        return tuple(out)
+
+    def applies_to(self) -> tuple[str, ...]:
+        entries = self.list("applies_to")
+        try:
+            return tuple(expand_applies_to(list(entries)))
+        except ValueError as exc:
+            self.error("applies_to", f"applies_to: {exc} (see content/README.md for the version names)")
+            return ()
+
+    def slug(self, key: str, expected: str | None = None) -> str:
+        value = self.str(key)
+        if value and not SLUG_RE.match(value):
+            self.error(key, f"'{key}' must be a slug (lowercase letters, digits, hyphens): {value!r}")
+        if value and expected and value != expected:
+            self.error(key, f"id {value!r} does not match the file name {expected + '.md'!r}")
+        return value
+
+
+# --------------------------------------------------------------------------- loading
+
+def _load_topics(path: Path, errors: list[ContentError]) -> dict[str, Topic]:
+    text = _read_text(path, errors) if path.is_file() else None
+    if text is None:
+        if not path.is_file():
+            errors.append(ContentError(path, 1, "topics.yaml is missing"))
+        return {}
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        errors.append(ContentError(path, mark.line + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', exc)}"))
+        return {}
+    if not isinstance(data, list):
+        errors.append(ContentError(path, 1, "topics.yaml must be a list of {id, title, description}"))
+        return {}
+    topics: dict[str, Topic] = {}
+    for i, item in enumerate(data):
+        line = node.value[i].start_mark.line + 1
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("title"), str):
+            errors.append(ContentError(path, line, "each topic needs text 'id' and 'title'"))
+            continue
+        if item["id"] in topics:
+            errors.append(ContentError(path, line, f"duplicate topic id {item['id']!r}"))
+        topics[item["id"]] = Topic(item["id"], item["title"], str(item.get("description") or ""))
+    return topics
+
+
+def _load_glossary(path: Path, errors: list[ContentError]) -> Glossary:
+    if not path.is_file():
+        errors.append(ContentError(path, 1, "glossary.yaml is missing"))
+        return Glossary([])
+    text = _read_text(path, errors)
+    if text is None:
+        return Glossary([])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) or []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        errors.append(ContentError(path, mark.line + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', exc)}"))
+        return Glossary([])
+    if not isinstance(data, list):
+        errors.append(ContentError(path, 1, "glossary.yaml must be a list of {term, synonyms, definition}"))
+        return Glossary([])
+    entries: list[GlossaryEntry] = []
+    owner: dict[str, str] = {}
+    for i, item in enumerate(data):
+        line = node.value[i].start_mark.line + 1
+        if not isinstance(item, dict) or not isinstance(item.get("term"), str):
+            errors.append(ContentError(path, line, "each glossary entry needs a text 'term'"))
+            continue
+        syns = item.get("synonyms") or []
+        if not isinstance(syns, list) or not all(isinstance(s, (str, int, float)) for s in syns):
+            errors.append(ContentError(path, line, f"glossary {item['term']!r}: 'synonyms' must be a list of text"))
+            syns = []
+        entry = GlossaryEntry(item["term"], tuple(str(s) for s in syns), str(item.get("definition") or "").strip(),
+                              bool(item.get("expand", True)))
+        for phrase in entry.phrases:
+            key = phrase.lower()
+            if key in owner and owner[key] != entry.term:
+                errors.append(ContentError(path, line, f"glossary: {phrase!r} is already listed under {owner[key]!r}"))
+            owner.setdefault(key, entry.term)
+        entries.append(entry)
+    return Glossary(entries)
+
+
+def _load_article(path: Path, topics: dict[str, Topic], errors: list[ContentError]) -> Article | None:
+    text = _read_text(path, errors)
+    if text is None:
+        return None
+    try:
+        data, lines, body, body_line = parse_front_matter(text, path)
+    except ContentError as exc:
+        errors.append(exc)
+        return None
+    f = _Fields(data, lines, path, errors, ARTICLE_FIELDS, ARTICLE_REQUIRED, "article")
+    doc_id = f.slug("id", path.stem)
+    topic = f.str("topic")
+    if topic and topics and topic not in topics:
+        f.error("topic", f"unknown topic {topic!r} (topics.yaml has: {', '.join(topics)})")
+    if not body.strip():
+        errors.append(ContentError(path, body_line, "article body is empty"))
+    intro, raw_sections = split_sections(body)
+    sections = []
+    for s in raw_sections:
+        if not s.markdown.strip():
+            errors.append(ContentError(path, body_line + s.line, f"section {s.heading!r} is empty", warning=True))
+        sections.append(Section(s.anchor, s.heading, s.markdown, body_line + s.line))
+    return Article(
+        id=doc_id, title=f.str("title"), topic=topic, summary=f.str("summary"), body=body.strip(),
+        tags=tuple(t.lower() for t in f.list("tags")), applies_to=f.applies_to(), related=f.list("related"),
+        updated=f.str("updated"), sections=tuple(sections), path=str(path), line=lines.get("id", 1),
+    )
+
+
+def _load_snippet(path: Path, errors: list[ContentError]) -> Snippet | None:
+    text = _read_text(path, errors)
+    if text is None:
+        return None
+    try:
+        data, lines, body, body_line = parse_front_matter(text, path)
+    except ContentError as exc:
+        errors.append(exc)
+        return None
+    f = _Fields(data, lines, path, errors, SNIPPET_FIELDS, SNIPPET_REQUIRED, "snippet")
+    doc_id = f.slug("id", path.stem)
+    questions = f.list("questions")
+    if "questions" in data and len(questions) < MIN_QUESTIONS:
+        f.error("questions", f"snippet needs at least {MIN_QUESTIONS} question phrasings, has {len(questions)}")
+    needs = f.list("needs")
+    for i, n in enumerate(needs):
+        if n not in NEEDS:
+            errors.append(ContentError(path, lines.get(f"needs[{i}]", f.line("needs")),
+                                       f"unknown need {n!r} (known: {', '.join(NEEDS)})"))
+    answer = body.strip()
+    if not answer:
+        errors.append(ContentError(path, body_line, "snippet answer (the body) is empty"))
+    n_words = len(plain_text(answer).split())
+    if n_words > MAX_SNIPPET_WORDS:
+        errors.append(ContentError(path, body_line, f"snippet answer has {n_words} words; the limit is {MAX_SNIPPET_WORDS}"))
+    return Snippet(
+        id=doc_id, article=f.slug("article"), topic="", title=f.str("title") or (questions[0] if questions else doc_id),
+        questions=questions, answer=answer, conditions=f.list("conditions"), applies_to=f.applies_to(),
+        needs=needs, path=str(path), line=lines.get("id", 1),
+    )
+
+
+def check_content(content_dir: Path) -> tuple[Corpus, list[ContentError]]:
+    """Read and validate every content file; return what loaded and every problem (errors and warnings)."""
+    content_dir = Path(content_dir)
+    errors: list[ContentError] = []
+    if not content_dir.is_dir():
+        raise ContentValidationError([ContentError(content_dir, 1, "content folder not found")])
+    topics = _load_topics(content_dir / "topics.yaml", errors)
+    glossary = _load_glossary(content_dir / "glossary.yaml", errors)
+    articles: dict[str, Article] = {}
+    snippets: dict[str, Snippet] = {}
+    first_seen: dict[str, Article | Snippet] = {}
+    article_files = sorted((content_dir / "articles").glob("*.md"))
+    if not article_files:
+        errors.append(ContentError(content_dir / "articles", 1, "no articles found (expected articles/*.md)"))
+    for path in article_files:
+        art = _load_article(path, topics, errors)
+        if art and art.id:
+            if art.id in first_seen:
+                other = first_seen[art.id]
+                errors.append(ContentError(path, art.line, f"duplicate id {art.id!r} (also in {other.path}:{other.line})"))
+                continue
+            first_seen[art.id] = articles[art.id] = art
+    for path in sorted((content_dir / "snippets").glob("*.md")):
+        snip = _load_snippet(path, errors)
+        if snip and snip.id:
+            if snip.id in first_seen:
+                other = first_seen[snip.id]
+                errors.append(ContentError(path, snip.line, f"duplicate id {snip.id!r} (also in {other.path}:{other.line})"))
+                continue
+            parent = articles.get(snip.article)
+            if snip.article and parent is None:
+                errors.append(ContentError(path, _line_of(path, "article"), f"parent article {snip.article!r} does not exist"))
+                continue
+            if parent:
+                snip = replace(snip, topic=parent.topic)
+            first_seen[snip.id] = snippets[snip.id] = snip
+    for art in articles.values():
+        for rel in art.related:
+            if rel not in articles:
+                errors.append(ContentError(art.path, _line_of(Path(art.path), "related"),
+                                           f"related article {rel!r} does not exist"))
+    corpus = Corpus(topics, articles, snippets, glossary, content_hash(content_dir))
+    return corpus, errors
+
+
+def _line_of(path: Path, key: str) -> int:
+    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return i
+    return 1
+
+
+def load_corpus(content_dir: Path, strict: bool = False) -> Corpus:
+    """Load and validate the content folder.
+
+    :param strict: treat warnings (unknown fields, empty sections) as errors too.
+    :raises ContentValidationError: every problem found, at once.
+    """
+    corpus, problems = check_content(content_dir)
+    failing = [p for p in problems if strict or not p.warning]
+    if failing:
+        raise ContentValidationError(failing)
+    return corpus

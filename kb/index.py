@@ -1,0 +1,389 @@
+"""The whoosh index: schema, analyzers, documents, atomic builds, and opening a built index.
+
+Layout of an index directory::
+
+    <index_dir>/CURRENT          name of the live build (replaced atomically)
+    <index_dir>/build-<id>/      whoosh segment files + manifest.json + corpus.json + vocab.json
+    <index_dir>/.tmp-<id>/       a build in progress; never read, removed if a build dies
+    <index_dir>/.build.lock      held while a build runs
+
+A build writes a complete ``.tmp-`` directory, renames it to ``build-<id>``, then points
+``CURRENT`` at it with ``os.replace``: readers see the old index or the new one, never half of one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import Filter, Token, Tokenizer
+from whoosh.analysis.filters import STOP_WORDS
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.lang.porter import stem as porter_stem
+
+from kb import text as textmod
+from kb.content import Article, Corpus, Snippet, content_hash, load_corpus
+from kb.errors import BuildLockedError, IndexCorruptError, IndexMissingError, IndexStaleError
+
+# Bump when the schema, analyzers or stored files change: older indexes are rebuilt.
+SCHEMA_VERSION = 3
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = ".build.lock"
+# A second build waits this long for the first before giving up with a clear message.
+BUILD_LOCK_TIMEOUT = 120.0
+# Words people type that carry no meaning for search; "not" and "no" stay (they flip answers).
+STOPWORDS = frozenset(STOP_WORDS - {"not", "no", "can"}) | {"hi", "hello", "thanks", "please", "regards"}
+
+
+# --------------------------------------------------------------------------- analysis
+
+class HvTokenizer(Tokenizer):
+    """Whoosh tokenizer over :func:`kb.text.tokens`: identifiers whole, compounds also by part."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos - 1
+        for tok in textmod.tokens(value):
+            if not tok.variant:
+                pos += 1
+            t.text = tok.text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = tok.text
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + tok.start
+                t.endchar = start_char + tok.end
+            yield t
+
+
+@lru_cache(maxsize=50_000)
+def stem_word(word: str) -> str:
+    """Porter-stem plain words; identifiers (digits, hyphens, dots) stay exactly as typed."""
+    if textmod.is_identifier(word) or len(word) <= 3:
+        return word
+    return porter_stem(word)
+
+
+class HvFilter(Filter):
+    """Drop lone letters and stop words; stem plain words when ``stem`` is on."""
+
+    def __init__(self, stem: bool = True):
+        self.stem = stem
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.stem == self.stem
+
+    def __call__(self, tokens):
+        for t in tokens:
+            word = t.text
+            if len(word) == 1 and not word.isdigit():
+                continue
+            if word in STOPWORDS:
+                if t.removestops:
+                    continue
+                t.stopped = True
+            elif self.stem:
+                t.text = stem_word(word)
+            yield t
+
+
+def stemming_analyzer():
+    return HvTokenizer() | HvFilter(stem=True)
+
+
+def exact_analyzer():
+    return HvTokenizer() | HvFilter(stem=False)
+
+
+def schema() -> Schema:
+    stem, exact = stemming_analyzer(), exact_analyzer()
+    return Schema(
+        key=ID(stored=True, unique=True),      # "quorum", "quorum#witness-types", snippet id
+        id=ID(stored=True),                    # the article's or snippet's id
+        kind=ID(stored=True),                  # "article" or "snippet"
+        topic=ID(stored=True),
+        section=STORED(),                      # heading anchor, or None for a whole document
+        section_title=STORED(),
+        title=TEXT(analyzer=stem, stored=True),
+        questions=TEXT(analyzer=stem),
+        summary=TEXT(analyzer=stem),
+        tags=TEXT(analyzer=stem),
+        body=TEXT(analyzer=stem, stored=True),
+        exact=TEXT(analyzer=exact),            # title + questions + tags, unstemmed: exact words rank first
+        applies=KEYWORD(commas=True, lowercase=True, stored=True),
+    )
+
+
+def version_key(version: str) -> str:
+    """Index form of a version name: ``Windows Server 2012 R2`` -> ``windows-server-2012-r2``."""
+    return textmod.slugify(version)
+
+
+# --------------------------------------------------------------------------- documents
+
+def _applies(versions) -> str:
+    # A document with no applies_to holds for every version: "any" lets version filters keep it.
+    return ",".join(version_key(v) for v in versions) or "any"
+
+
+def _identifiers(text: str) -> str:
+    """Identifier tokens of a text (cmdlets, codes, versions, file names) for the exact field."""
+    return " ".join(dict.fromkeys(t.text for t in textmod.tokens(text)
+                                  if not t.variant and textmod.is_identifier(t.text)))
+
+
+def _article_docs(a: Article) -> Iterator[dict]:
+    from kb.markdown import plain_text
+
+    applies = _applies(a.applies_to)
+    common = {"id": a.id, "kind": "article", "topic": a.topic, "applies": applies, "title": a.title}
+    tags = " ".join(a.tags)
+    body = plain_text(a.body)
+    yield {**common, "key": a.id, "section": None, "section_title": None, "summary": a.summary, "tags": tags,
+           "body": body, "exact": f"{a.title}\n{tags}\n{_identifiers(body)}", "questions": ""}
+    for s in a.sections:
+        body = plain_text(s.markdown)
+        yield {**common, "key": f"{a.id}#{s.anchor}", "section": s.anchor, "section_title": s.heading,
+               "summary": s.heading, "tags": "", "body": body, "exact": f"{s.heading}\n{_identifiers(body)}",
+               "questions": ""}
+
+
+def _snippet_doc(s: Snippet) -> dict:
+    from kb.markdown import plain_text
+
+    questions = "\n".join(s.questions)
+    body = plain_text(s.answer)
+    return {"key": s.id, "id": s.id, "kind": "snippet", "topic": s.topic, "section": None, "section_title": None,
+            "applies": _applies(s.applies_to), "title": s.title, "questions": questions,
+            "summary": "\n".join(s.conditions), "tags": "", "body": body,
+            "exact": f"{s.title}\n{questions}\n{_identifiers(body)}"}
+
+
+def documents(corpus: Corpus) -> Iterator[dict]:
+    """Every index document: each article whole, each of its ``##`` sections, each snippet."""
+    for a in corpus.articles.values():
+        yield from _article_docs(a)
+    for s in corpus.snippets.values():
+        yield _snippet_doc(s)
+
+
+def vocabulary(corpus: Corpus) -> dict[str, int]:
+    """Unstemmed words of the corpus with their document counts: the typo corrector's dictionary."""
+    from kb.markdown import plain_text
+
+    df: Counter[str] = Counter()
+    for doc in [*corpus.articles.values(), *corpus.snippets.values()]:
+        # Snippet questions are left out on purpose: they carry the typos users make ("quorom").
+        text = (f"{doc.title} {doc.summary} {' '.join(doc.tags)} {plain_text(doc.body)}" if isinstance(doc, Article)
+                else f"{' '.join(doc.conditions)} {plain_text(doc.answer)}")
+        df.update({t.text for t in textmod.tokens(text) if len(t.text) >= 2})
+    for entry in corpus.glossary.entries:
+        df.update({t.text for p in entry.phrases for t in textmod.tokens(p)})
+    return dict(df)
+
+
+# --------------------------------------------------------------------------- building
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    build_id: str
+    documents: int
+    seconds: float
+    content_hash: str
+
+
+def _write_json(path: Path, data) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _cleanup(index_dir: Path, keep: set[str]) -> None:
+    """Remove dead temporary builds and superseded builds (called while holding the build lock)."""
+    for child in index_dir.iterdir():
+        if child.name in keep or not child.is_dir():
+            continue
+        if child.name.startswith((".tmp-", "build-")):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def read_current(index_dir: Path) -> str | None:
+    try:
+        name = (Path(index_dir) / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return name or None
+
+
+def build_index(corpus: Corpus, index_dir: Path,
+                progress: Callable[[Iterator[dict], int], Iterator[dict]] | None = None,
+                lock_timeout: float = BUILD_LOCK_TIMEOUT) -> BuildResult:
+    """Index a validated corpus into ``index_dir`` and swap it in atomically.
+
+    :param progress: wraps the document iterator (e.g. a progress bar) given the document count.
+    :raises BuildLockedError: another build held the lock for longer than ``lock_timeout`` seconds.
+    """
+    from filelock import FileLock, Timeout
+
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / LOCK_FILE))
+    try:
+        lock.acquire(timeout=lock_timeout)
+    except Timeout:
+        raise BuildLockedError(f"another build of {index_dir} is still running") from None
+    try:
+        previous = read_current(index_dir)
+        _cleanup(index_dir, keep={previous} if previous else set())
+        build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        tmp = index_dir / f".tmp-{build_id}"
+        tmp.mkdir()
+        ix = whoosh_index.create_in(str(tmp), schema())
+        docs = list(documents(corpus))
+        # One segment, few merges: the corpus is written once and then only read.
+        writer = ix.writer(limitmb=256, procs=1)
+        try:
+            for doc in (progress(iter(docs), len(docs)) if progress else docs):
+                writer.add_document(**doc)
+            writer.commit(optimize=True)
+        except BaseException:
+            writer.cancel()
+            raise
+        ix.close()
+        manifest = {"schema_version": SCHEMA_VERSION, "content_hash": corpus.content_hash, "build_id": build_id,
+                    "documents": len(docs), "articles": len(corpus.articles), "snippets": len(corpus.snippets),
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        _write_json(tmp / "corpus.json", corpus.to_dict())
+        _write_json(tmp / "vocab.json", vocabulary(corpus))
+        _write_json(tmp / "manifest.json", manifest)  # written last: its presence marks a complete build
+        final = index_dir / f"build-{build_id}"
+        os.replace(tmp, final)
+        pointer = index_dir / f".{CURRENT_FILE}.{build_id}"
+        pointer.write_text(final.name + "\n", encoding="utf-8")
+        os.replace(pointer, index_dir / CURRENT_FILE)
+        # Keep the previous build one more round: a server may still be reading it.
+        _cleanup(index_dir, keep={final.name} | ({previous} if previous else set()))
+        return BuildResult(final, build_id, len(docs), time.perf_counter() - started, corpus.content_hash)
+    finally:
+        lock.release()
+
+
+# --------------------------------------------------------------------------- opening
+
+class KbIndex:
+    """An opened, complete build: whoosh index, corpus snapshot, vocabulary and manifest."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.manifest = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+            self.corpus = Corpus.from_dict(json.loads((self.path / "corpus.json").read_text(encoding="utf-8")))
+            self.vocab: dict[str, int] = json.loads((self.path / "vocab.json").read_text(encoding="utf-8"))
+            self.ix = whoosh_index.open_dir(str(self.path))
+        except FileNotFoundError as exc:
+            raise IndexCorruptError(f"index at {self.path} is incomplete ({Path(exc.filename).name} is missing)") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(f"index at {self.path} is unreadable: {exc}") from None
+        except whoosh_index.IndexError as exc:  # EmptyIndexError and friends
+            raise IndexCorruptError(f"index at {self.path} is unreadable: {exc}") from None
+        self.build_id = self.manifest.get("build_id", "")
+        self._local = threading.local()
+        from kb.fuzzy import Speller  # built once per opened index, reused by every search
+        self.speller = Speller(self.vocab, self.corpus)
+
+    @property
+    def content_hash(self) -> str:
+        return self.manifest.get("content_hash", "")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.manifest.get("schema_version", 0))
+
+    def searcher(self):
+        """A whoosh searcher for this thread (whoosh searchers are not shared across threads)."""
+        s = getattr(self._local, "searcher", None)
+        if s is None:
+            s = self._local.searcher = self.ix.searcher()
+        return s
+
+    def close(self) -> None:
+        s = getattr(self._local, "searcher", None)
+        if s is not None:
+            s.close()
+            self._local.searcher = None
+
+
+def open_index(index_dir: Path) -> KbIndex:
+    """Open the live build of ``index_dir``.
+
+    :raises IndexMissingError: nothing built yet. :raises IndexCorruptError: the build is damaged.
+    """
+    index_dir = Path(index_dir)
+    name = read_current(index_dir)
+    if name is None:
+        raise IndexMissingError(f"no index at {index_dir}")
+    if "/" in name or "\\" in name or not (index_dir / name).is_dir():
+        raise IndexCorruptError(f"index at {index_dir} points at a missing build {name!r}")
+    return KbIndex(index_dir / name)
+
+
+def check_fresh(kb_index: KbIndex, content_dir: Path) -> None:
+    """:raises IndexStaleError: the content or the schema changed since the index was built."""
+    if kb_index.schema_version != SCHEMA_VERSION:
+        raise IndexStaleError(f"index at {kb_index.path} has schema {kb_index.schema_version}, expected {SCHEMA_VERSION}")
+    if kb_index.content_hash != content_hash(Path(content_dir)):
+        raise IndexStaleError(f"content in {content_dir} changed since the index was built")
+
+
+def ensure_index(content_dir: Path, index_dir: Path, progress=None, on_build: Callable[[str], None] | None = None,
+                 ) -> KbIndex:
+    """Open the index, building or rebuilding it first when it is missing, damaged or stale.
+
+    When the content is broken and a good index exists, the good index is kept and returned; the
+    content error is reported through ``on_build``.
+
+    :raises ContentValidationError: no usable index and the content does not validate.
+    """
+    from kb.errors import ContentValidationError, KbError
+
+    current: KbIndex | None = None
+    reason = None
+    try:
+        current = open_index(index_dir)
+        check_fresh(current, content_dir)
+        return current
+    except (IndexMissingError, IndexCorruptError, IndexStaleError) as exc:
+        reason = str(exc)
+    if on_build:
+        on_build(f"building the index ({reason})")
+    try:
+        corpus = load_corpus(content_dir)
+    except ContentValidationError as exc:
+        if current is not None and current.schema_version == SCHEMA_VERSION:
+            if on_build:
+                on_build(f"content does not validate; keeping the last good index\n{exc}")
+            return current
+        raise
+    if current is not None:
+        current.close()
+    try:
+        build_index(corpus, index_dir, progress=progress)
+    except KbError:
+        raise
+    return open_index(index_dir)

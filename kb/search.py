@@ -1,0 +1,236 @@
+"""Search: user text -> a whoosh query built in code (never parsed) -> ranked, de-duplicated hits.
+
+User text is never handed to whoosh's query parser, so ``foo AND (``, ``title:``, ``"``, ``*`` and
+``~`` are searched as words, never errors. Ranking is BM25F with field boosts; exact words outrank
+stems, glossary synonyms and typo corrections, in that order.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from whoosh import highlight
+from whoosh.query import And, Or, Phrase, Term
+
+from kb.errors import QueryError
+from kb.index import KbIndex, exact_analyzer, stemming_analyzer, version_key
+from kb.text import normalize, tokens, words
+from kb.versions import normalize_version
+
+# Field weights: what a document is *about* (title, question phrasings) beats what it mentions.
+FIELD_BOOSTS = {"title": 4.0, "questions": 3.0, "summary": 2.0, "tags": 2.0, "body": 1.0}
+EXACT_BOOST = 3.0        # unstemmed title/question words: an exact hit beats a stem
+VARIANT_BOOST = 0.25     # parts of compounds ("set" in Set-VMProcessor)
+SYNONYM_BOOST = 0.5      # glossary alternatives of a query phrase
+CORRECTION_BOOST = 0.35  # typo corrections: always below what was typed
+COORD_SCALE = 0.9        # bonus for matching more of the query's words (OR, not AND)
+MAX_QUERY_WORDS = 64     # a pasted wall of text is searched by its first distinct words
+KINDS = ("article", "snippet")
+EXCERPT_CHARS = 220
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str              # the article's or snippet's id (slug)
+    kind: str            # "article" or "snippet"
+    topic: str           # topic id
+    section: str | None  # heading anchor, None for the whole document
+    title: str
+    score: float
+    excerpt: str         # HTML-escaped text; matched words wrapped in <mark>
+    section_title: str | None = None
+    applies_to: tuple[str, ...] = ()
+    parent: str | None = None  # a snippet's article id
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["score"] = round(self.score, 4)
+        d["applies_to"] = list(self.applies_to)
+        return d
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    total: int
+    suggestion: str | None = None
+    corrections: dict[str, str] = field(default_factory=dict)
+    expansions: list[str] = field(default_factory=list)
+    page: int = 1
+    limit: int = 10
+
+    def to_dict(self) -> dict:
+        return {"query": self.query, "results": [h.to_dict() for h in self.hits], "total": self.total,
+                "page": self.page, "limit": self.limit, "suggestion": self.suggestion,
+                "corrections": self.corrections, "expansions": self.expansions}
+
+
+_STEM = stemming_analyzer()
+_EXACT = exact_analyzer()
+_PHRASE_RE = re.compile(r'"([^"]+)"')
+
+
+def _analyze(analyzer, text: str) -> list[tuple[str, bool]]:
+    """Analyzed terms of ``text``, each flagged True when it is a compound's part or joined form.
+
+    The tokenizer emits a compound's variants at the whole token's position, right after it.
+    """
+    out = []
+    last_pos = None
+    for t in analyzer(text, positions=True, removestops=True):
+        out.append((t.text, t.pos == last_pos))
+        last_pos = t.pos
+    return out
+
+
+def _word_query(word: str, boost: float = 1.0) -> Or | None:
+    """One typed word over every field: stemmed fields, the exact field, compound parts lower."""
+    subs = []
+    for term, variant in _analyze(_STEM, word):
+        b = boost * (VARIANT_BOOST if variant else 1.0)
+        subs += [Term(f, term, boost=fb * b) for f, fb in FIELD_BOOSTS.items()]
+    for term, variant in _analyze(_EXACT, word):
+        subs.append(Term("exact", term, boost=EXACT_BOOST * boost * (VARIANT_BOOST if variant else 1.0)))
+    return Or(subs) if subs else None
+
+
+def _phrase_query(phrase: str, boost: float) -> Or | None:
+    """A multi-word phrase over title, questions and body (positions must line up)."""
+    terms = [t for t, variant in _analyze(_STEM, phrase) if not variant]
+    if not terms:
+        return None
+    if len(terms) == 1:
+        return _word_query(phrase, boost)
+    return Or([Phrase(f, terms, boost=FIELD_BOOSTS[f] * boost) for f in ("title", "questions", "body")])
+
+
+def build_query(kb_index: KbIndex, text: str) -> tuple[Or, dict[str, str], list[str]]:
+    """Turn user text into a whoosh query.
+
+    :returns: the query, the typo corrections applied, and the glossary phrases added.
+    :raises QueryError: nothing searchable in the text.
+    """
+    typed = words(text)
+    seen: set[str] = set()
+    distinct = [w for w in typed if not (w in seen or seen.add(w))][:MAX_QUERY_WORDS]
+    parts = []
+    corrections: dict[str, str] = {}
+    for w in distinct:
+        q = _word_query(w)
+        if q is not None:
+            parts.append(q)
+        fix = kb_index.speller.correct(w)
+        if fix:
+            corrections[w] = fix
+            cq = _word_query(fix, CORRECTION_BOOST)
+            if cq is not None:
+                parts.append(cq)
+    for phrase in _PHRASE_RE.findall(text)[:8]:
+        pq = _phrase_query(phrase, 2.0)
+        if pq is not None:
+            parts.append(pq)
+    expansions: list[str] = []
+    glossary = kb_index.corpus.glossary
+    # Look for glossary phrases in the text as typed and as corrected ("intergration services").
+    for seq in {tuple(distinct), tuple(corrections.get(w, w) for w in typed[:MAX_QUERY_WORDS])}:
+        for match in glossary.find(list(seq)):
+            for alt in glossary.alternatives(match):
+                if alt not in expansions and alt not in seen:
+                    expansions.append(alt)
+    for alt in expansions[:24]:
+        pq = _phrase_query(alt, SYNONYM_BOOST)
+        if pq is not None:
+            parts.append(pq)
+    if not parts:
+        raise QueryError("the query has no searchable words (only punctuation or very common words)")
+    return Or(parts, scale=COORD_SCALE), corrections, expansions
+
+
+def _filter(topic: str | None, kind: str | None, version: str | None):
+    subs = []
+    if topic:
+        subs.append(Term("topic", topic))
+    if kind:
+        if kind not in KINDS:
+            raise QueryError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
+        subs.append(Term("kind", kind))
+    if version:
+        name = normalize_version(version)
+        if name is None:
+            raise QueryError(f"unknown version {version!r}; e.g. '2012 R2' or 'Windows Server 2019'")
+        subs.append(Or([Term("applies", version_key(name)), Term("applies", "any")]))
+    return And(subs) if subs else None
+
+
+_FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
+_FRAGMENTER = highlight.ContextFragmenter(maxchars=EXCERPT_CHARS, surround=60)
+
+
+def _excerpt(hit) -> str:
+    from html import escape
+
+    try:
+        text = hit.highlights("body", top=2)
+    except (KeyError, ValueError):
+        text = ""
+    if text:
+        return text
+    body = hit.get("body") or ""
+    short = body[:EXCERPT_CHARS].rsplit(" ", 1)[0] + ("…" if len(body) > EXCERPT_CHARS else "")
+    return escape(short.replace("\n", " "), quote=False)
+
+
+def clean_query(query) -> str:
+    """Normalize a query string; :raises QueryError: not text, or empty."""
+    if not isinstance(query, str):
+        raise QueryError("the query must be text")
+    q = normalize(query).strip()
+    if not q:
+        raise QueryError("the query is empty")
+    return q
+
+
+def search(kb_index: KbIndex, query: str, limit: int = 10, topic: str | None = None, kind: str | None = None,
+           version: str | None = None, page: int = 1) -> SearchResult:
+    """Search the index; results are one per document (best section wins), best first.
+
+    :raises QueryError: empty query, unknown kind/version filter, or nothing searchable.
+    """
+    q = clean_query(query)
+    limit = max(1, min(int(limit), 100))
+    page = max(1, int(page))
+    wq, corrections, expansions = build_query(kb_index, q)
+    flt = _filter(topic, kind, version)
+    searcher = kb_index.searcher()
+    want = page * limit
+    results = searcher.search(wq, filter=flt, limit=max(want * 4, 40), terms=True)
+    results.fragmenter = _FRAGMENTER
+    results.formatter = _FORMATTER
+    seen: dict[str, int] = {}
+    ordered = []
+    for r in results:
+        doc_id = r["id"]
+        if doc_id in seen:
+            continue
+        seen[doc_id] = len(ordered)
+        ordered.append(r)
+    total = len(ordered)
+    corpus = kb_index.corpus
+    hits = []
+    for r in ordered[(page - 1) * limit:want]:
+        doc = corpus.get(r["id"])
+        hits.append(Hit(
+            id=r["id"], kind=r["kind"], topic=r["topic"], section=r.get("section"),
+            title=doc.title if doc else r["title"], score=float(r.score), excerpt=_excerpt(r),
+            section_title=r.get("section_title"), applies_to=tuple(doc.applies_to) if doc else (),
+            parent=getattr(doc, "article", None),
+        ))
+    suggestion = None
+    if corrections:
+        suggestion = " ".join(corrections.get(w, w) for w in words(q)[:MAX_QUERY_WORDS])
+    elif total < 3:
+        suggestion = kb_index.speller.similar_title(q)
+        if suggestion and suggestion.lower() == q.lower():
+            suggestion = None
+    return SearchResult(q, hits, total, suggestion, corrections, expansions, page, limit)

@@ -1,0 +1,89 @@
+"""Plain-text helpers shared by indexing, search and drafting: tokens, identifiers, slugs.
+
+No search-engine imports here: ``kb.index`` wraps :func:`tokens` in a whoosh tokenizer.
+
+>>> [t.text for t in tokens("Set-VMProcessor on Hyper-V 2012 R2 (Gen 2), 0x80070005")]
+['set-vmprocessor', 'set', 'vmprocessor', 'setvmprocessor', 'on', 'hyper-v', 'hyper', 'v', 'hyperv', '2012r2', 'gen2', '0x80070005']
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# One alternation, most specific first: generations and R2 releases become single tokens so
+# "Gen 1" never matches "Gen 2" and "2012 R2" never matches "2012".
+_TOKEN_RE = re.compile(
+    r"(?P<gen>\bgen(?:eration)?[\s-]?(?P<genno>[12])\b)"
+    r"|(?P<r2>\b(?P<r2year>2008|2012)[\s-]?r2\b)"
+    r"|(?P<hex>\b0x[0-9a-f]{4,16}\b)"
+    r"|(?P<kb>\bkb\s?(?P<kbno>\d{5,8})\b)"
+    r"|(?P<compound>\w+(?:[-.]\w+)+)"
+    r"|(?P<word>\w+)",
+    re.IGNORECASE,
+)
+_HAS_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str       # lowercase token text
+    start: int      # character offsets in the original string
+    end: int
+    variant: bool = False  # a part or joined form of a compound, at the same position
+
+
+def normalize(text: str) -> str:
+    """Fold Unicode compatibility forms and drop control characters (NUL and friends)."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch if (ch.isprintable() or ch in "\n\t") else " " for ch in text)
+
+
+def tokens(text: str) -> list[Token]:
+    """Split text into lowercase tokens; compounds (``Hyper-V``) yield whole, parts, and joined."""
+    out: list[Token] = []
+    for m in _TOKEN_RE.finditer(text):
+        s, e = m.start(), m.end()
+        if m.group("gen"):
+            out.append(Token("gen" + m.group("genno"), s, e))
+        elif m.group("r2"):
+            out.append(Token(m.group("r2year") + "r2", s, e))
+        elif m.group("kb"):
+            out.append(Token("kb" + m.group("kbno"), s, e))
+        elif m.group("hex"):
+            out.append(Token(m.group("hex").lower(), s, e))
+        elif m.group("compound"):
+            whole = m.group("compound").lower().strip("._-")
+            parts = [p for p in re.split(r"[-._]", whole) if p]
+            out.append(Token(whole, s, e))
+            if len(parts) > 1:
+                out.extend(Token(p, s, e, variant=True) for p in parts)
+                joined = "".join(parts)
+                # A dotted number ("2.7.5") joined is noise; a joined word ("hyperv") is how people type it.
+                if not joined.isdigit():
+                    out.append(Token(joined, s, e, variant=True))
+        else:
+            w = m.group("word").lower()
+            if w.strip("_"):
+                out.append(Token(w.strip("_"), s, e))
+    return out
+
+
+def words(text: str) -> list[str]:
+    """Lowercase primary tokens only (no compound parts): what a person typed."""
+    return [t.text for t in tokens(text) if not t.variant]
+
+
+def is_identifier(token: str) -> bool:
+    """Tokens that must never be fuzzed or stemmed: anything with a digit, hyphen or dot."""
+    return bool(_HAS_DIGIT.search(token)) or "-" in token or "." in token
+
+
+def slugify(text: str) -> str:
+    """Make a heading anchor.
+
+    >>> slugify("What changed in Windows Server 2012 R2?")
+    'what-changed-in-windows-server-2012-r2'
+    """
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
