@@ -1,0 +1,346 @@
+"""The answer drafter: a pasted forum question -> a forum-style draft with an honest confidence.
+
+Pipeline: clean -> detect facts -> retrieve (whoosh BM25F + rapidfuzz over snippet phrasings,
+fused by reciprocal rank, aggregated by topic) -> decide (confidence, abstain) -> compose
+(Markdown and plain text). :func:`answer_question` runs it all; :func:`draft_answer` is the pure
+decide-and-compose step.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from kb.content import Corpus, Snippet
+from kb.errors import InputTooLargeError, QueryError
+from kb.facts import CLARIFYING_QUESTIONS, Facts, clean_question, detect_facts
+from kb.search import Hit, search
+from kb.settings import MAX_QUESTION_CHARS
+from kb.text import words
+from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
+
+RRF_K = 20                 # reciprocal-rank constant: small, so the first few ranks dominate
+RETRIEVE_LIMIT = 30        # candidates taken from each ranking
+ANSWERABLE_THRESHOLD = 0.42  # below this confidence the draft says it has no confident answer
+MAX_SNIPPETS = 3
+MAX_CLARIFYING = 3
+MAX_SEARCH_CHARS = 1500    # a long paste is searched by its first part (questions come first)
+BINARY_RATIO = 0.1         # more than this share of control / replacement chars: not text
+
+# Stop words for the fuzzy comparison: what every forum question says.
+_FUZZ_STOP = frozenset("""a an the and or but if of to in on at for with from by is are was were be been being
+i we you he she it they my our your me us this that these those there here what which who how why when where
+do does did can could would should will shall may might must have has had not no yes any some all just also
+so very really please thanks thank hi hello anyone someone know question help need want get got using use
+vm vms hyper hyperv server windows""".split())
+
+
+@dataclass
+class Source:
+    id: str
+    title: str
+    topic: str
+    kind: str
+    score: float
+    section: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "topic": self.topic, "kind": self.kind,
+                "score": round(self.score, 4), "section": self.section}
+
+
+@dataclass
+class Draft:
+    id: str | None
+    answerable: bool
+    confidence: float
+    draft: str                       # Markdown
+    text: str                        # the same draft as plain text
+    sources: list[Source]
+    clarifying_questions: list[str]
+    detected: dict
+    topic: str | None = None
+    caveats: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "answerable": self.answerable, "confidence": round(self.confidence, 3),
+                "draft": self.draft, "text": self.text, "sources": [s.to_dict() for s in self.sources],
+                "clarifying_questions": self.clarifying_questions, "detected": self.detected,
+                "topic": self.topic, "caveats": self.caveats}
+
+
+@dataclass
+class Candidates:
+    """Fused retrieval evidence for one question."""
+    snippet_scores: dict[str, float]
+    article_hits: list[Hit]
+    topic_scores: dict[str, float]
+    fuzzy: dict[str, float]          # snippet id -> best phrasing similarity 0..100
+    top_bm25: float
+    search_words: int
+
+
+# --------------------------------------------------------------------------- retrieve
+
+def _fuzz_text(text: str) -> str:
+    return " ".join(w for w in words(text) if w not in _FUZZ_STOP and len(w) > 1)
+
+
+class _Phrasings:
+    """Every snippet question phrasing, pre-processed once per opened index."""
+
+    def __init__(self, corpus: Corpus):
+        self.owner: list[str] = []
+        self.choices: list[str] = []
+        for s in corpus.snippets.values():
+            for q in (s.title, *s.questions):
+                self.owner.append(s.id)
+                self.choices.append(_fuzz_text(q))
+
+
+def _phrasings(kb_index) -> _Phrasings:
+    p = getattr(kb_index, "_phrasings", None)
+    if p is None:
+        p = kb_index._phrasings = _Phrasings(kb_index.corpus)
+    return p
+
+
+def retrieve(kb_index, question: str) -> Candidates:
+    """Rank snippets and articles for a cleaned question; fuse rankings; aggregate by topic."""
+    corpus = kb_index.corpus
+    text = question[:MAX_SEARCH_CHARS]
+    try:
+        result = search(kb_index, text, limit=RETRIEVE_LIMIT)
+        hits = result.hits
+    except QueryError:
+        hits = []
+    snippet_hits = [h for h in hits if h.kind == "snippet"]
+    article_hits = [h for h in hits if h.kind == "article"]
+    fused: dict[str, float] = defaultdict(float)
+    for rank, h in enumerate(snippet_hits):
+        fused[h.id] += 1.0 / (RRF_K + rank + 1)
+    # Fuzzy: the question against every phrasing; a snippet counts once, by its best phrasing.
+    ph = _phrasings(kb_index)
+    qf = _fuzz_text(text)
+    fuzzy: dict[str, float] = {}
+    if qf:
+        for _choice, score, idx in process.extract(qf, ph.choices, scorer=fuzz.token_set_ratio,
+                                                   limit=RETRIEVE_LIMIT * 3, score_cutoff=40):
+            sid = ph.owner[idx]
+            fuzzy[sid] = max(fuzzy.get(sid, 0.0), score)
+    for rank, (sid, _score) in enumerate(sorted(fuzzy.items(), key=lambda kv: -kv[1])[:RETRIEVE_LIMIT]):
+        fused[sid] += 1.0 / (RRF_K + rank + 1)
+    # Articles vote for their topic and lend a little weight to their own snippets.
+    topic_scores: dict[str, float] = defaultdict(float)
+    for rank, h in enumerate(article_hits[:10]):
+        topic_scores[h.topic] += 1.0 / (RRF_K + rank + 1)
+        for s in corpus.snippets_of(h.id):
+            if s.id in fused:
+                fused[s.id] += 0.25 / (RRF_K + rank + 1)
+    for sid, score in sorted(fused.items(), key=lambda kv: -kv[1])[:10]:
+        s = corpus.snippets.get(sid)
+        if s:
+            topic_scores[s.topic] += score
+    return Candidates(dict(fused), article_hits, dict(topic_scores), fuzzy,
+                      hits[0].score if hits else 0.0, len(set(words(text))))
+
+
+# --------------------------------------------------------------------------- decide
+
+def _confidence(c: Candidates, facts: Facts, best: Snippet | None) -> tuple[float, str | None]:
+    """Confidence in 0..1 and, when it is capped, why."""
+    if best is None:
+        return 0.0, "nothing in the knowledge base matches"
+    best_rrf = 2.0 / (RRF_K + 1)          # rank 1 in both rankings
+    fused = min(c.snippet_scores.get(best.id, 0.0) / best_rrf, 1.0)
+    fz = c.fuzzy.get(best.id, 0.0) / 100.0
+    ranked = sorted(c.topic_scores.values(), reverse=True)
+    margin = (ranked[0] - ranked[1]) / ranked[0] if len(ranked) > 1 and ranked[0] > 0 else 1.0
+    # BM25 grows with query length; per searched word it says how much of the question matched.
+    density = min(c.top_bm25 / max(8.0 * min(c.search_words, 12), 1.0), 1.0)
+    conf = 0.35 * fused + 0.25 * fz + 0.2 * margin + 0.2 * density
+    reason = None
+    if facts.other_hypervisors and not facts.mentions_hyperv:
+        conf = min(conf, 0.15)
+        reason = f"it is about {', '.join(facts.other_hypervisors)}, not Hyper-V"
+    elif not facts.mentions_virtualization and not facts.mentions_hyperv:
+        conf = min(conf, 0.3)
+        reason = "it does not look like a Hyper-V question"
+    return max(0.0, min(conf, 1.0)), reason
+
+
+def _pick_snippets(c: Candidates, corpus: Corpus) -> list[Snippet]:
+    """Best snippets: topic-weighted fused score; extra ones only when nearly as strong."""
+    def total(sid: str) -> float:
+        s = corpus.snippets[sid]
+        return c.snippet_scores[sid] + 0.5 * c.topic_scores.get(s.topic, 0.0)
+
+    ranked = sorted((sid for sid in c.snippet_scores if sid in corpus.snippets), key=total, reverse=True)
+    if not ranked:
+        return []
+    picked = [ranked[0]]
+    top = total(ranked[0])
+    for sid in ranked[1:]:
+        if len(picked) >= MAX_SNIPPETS or total(sid) < 0.8 * top:
+            break
+        if c.fuzzy.get(sid, 0) >= 60:
+            picked.append(sid)
+    return [corpus.snippets[s] for s in picked]
+
+
+# --------------------------------------------------------------------------- compose
+
+def describe_versions(applies_to: tuple[str, ...] | list[str]) -> str:
+    """Say a version list briefly: "Windows Server 2012 and later", "Windows Server 2008 R2"."""
+    ws = [v for v in applies_to if v in WINDOWS_SERVER]
+    if ws:
+        idx = sorted(WINDOWS_SERVER.index(v) for v in ws)
+        contiguous = idx == list(range(idx[0], idx[-1] + 1))
+        first = WINDOWS_SERVER[idx[0]]
+        if contiguous and idx[-1] == len(WINDOWS_SERVER) - 1 and len(idx) > 1:
+            return f"{first} and later"
+        if contiguous and len(idx) > 1:
+            return f"{first} to {WINDOWS_SERVER[idx[-1]].replace('Windows Server ', '')}"
+        if len(idx) == 1:
+            return first
+    return ", ".join(applies_to)
+
+
+def _version_caveat(facts: Facts, snippets: list[Snippet], corpus: Corpus) -> list[str]:
+    host = next((v for v in facts.os_versions if server_equivalent(v)), None)
+    if host is None:
+        return []
+    out = []
+    for s in snippets:
+        if s.applies_to and not covers(list(s.applies_to), host):
+            direction = ""
+            ranks = [version_rank(v) for v in s.applies_to if version_rank(v) is not None]
+            if ranks and version_rank(host) is not None:
+                direction = (" Later releases changed this, so check what applies to yours"
+                             if version_rank(host) > max(ranks) else
+                             " Your version is older than that, so this may not be available to you")
+            art = corpus.articles.get(s.article)
+            where = f" (see \"{art.title}\")" if art else ""
+            out.append(f"You mention {host}, but this part of the answer is written for "
+                       f"{describe_versions(s.applies_to)}.{direction}{where}.")
+    return list(dict.fromkeys(out))
+
+
+def _link(base_url: str, doc_id: str, section: str | None = None) -> str:
+    return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
+
+
+def markdown_to_text(md: str) -> str:
+    """Plain-text rendering of a draft: links as "title (url)", emphasis and code marks dropped."""
+    text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"\1 (\2)", md)
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
+    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    text = re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
+    return text
+
+
+def draft_answer(question: str, candidates: Candidates, facts: Facts, corpus: Corpus,
+                 question_id: str | None = None, base_url: str = "") -> Draft:
+    """Decide and compose: a forum-style draft from fused candidates. Pure: no I/O."""
+    snippets = _pick_snippets(candidates, corpus)
+    best = snippets[0] if snippets else None
+    confidence, reason = _confidence(candidates, facts, best)
+    answerable = best is not None and confidence >= ANSWERABLE_THRESHOLD and reason is None
+    detected = facts.to_dict()
+
+    # Sources: the snippets used (or the nearest), then the articles they come from, then other articles.
+    sources: list[Source] = []
+    seen: set[str] = set()
+
+    def add(doc_id: str, score: float, section: str | None = None) -> None:
+        doc = corpus.get(doc_id)
+        if doc is None or doc_id in seen:
+            return
+        seen.add(doc_id)
+        sources.append(Source(doc_id, doc.title, doc.topic, doc.kind, score, section))
+
+    for s in snippets:
+        add(s.id, candidates.snippet_scores.get(s.id, 0.0))
+    for s in snippets:
+        add(s.article, candidates.topic_scores.get(s.topic, 0.0))
+    for h in candidates.article_hits[:3]:
+        add(h.id, h.score, h.section)
+
+    md: list[str] = ["Hi,", ""]
+    clarifying: list[str] = []
+    caveats: list[str] = []
+    if answerable:
+        md.append(best.answer.strip())
+        for extra in snippets[1:]:
+            md += ["", f"**Also, on {extra.title.rstrip('?').lower()}:** " + extra.answer.strip()]
+        conditions = list(dict.fromkeys(c for s in snippets for c in s.conditions))
+        if conditions:
+            md += ["", "**This holds when:**"] + [f"- {c}" for c in conditions]
+        caveats = _version_caveat(facts, snippets, corpus)
+        if caveats:
+            md += ["", "**Version note:** " + " ".join(caveats)]
+        needs = list(dict.fromkeys(n for s in snippets for n in s.needs))
+        clarifying = [CLARIFYING_QUESTIONS[n] for n in needs if n in CLARIFYING_QUESTIONS and not facts.has(n)]
+        clarifying = clarifying[:MAX_CLARIFYING]
+        if clarifying:
+            md += ["", "To be sure this fits your setup, could you tell us:"] + [f"- {q}" for q in clarifying]
+        articles = [s for s in sources if s.kind == "article"][:3]
+        if articles:
+            md += ["", "Further reading:"] + [f"- [{a.title}]({_link(base_url, a.id, a.section)})" for a in articles]
+        md += ["", "Hope this helps."]
+    else:
+        why = f" ({reason})" if reason else ""
+        md.append(f"I could not find a confident answer to this in the Hyper-V knowledge base{why}, "
+                  "so I would rather not guess.")
+        if facts.other_hypervisors and not facts.mentions_hyperv:
+            md += ["", f"This looks like a {', '.join(facts.other_hypervisors)} question; the product's own "
+                       "forum or documentation is the better place for it."]
+        else:
+            nearest = [s for s in sources if s.kind == "article"][:3] or sources[:3]
+            if nearest:
+                md += ["", "The closest articles I have are:"] + [
+                    f"- [{s.title}]({_link(base_url, s.id, s.section)})" for s in nearest]
+            clarifying = ["What exactly are you trying to do, and what happens instead (exact error text)?"]
+            if not facts.has("os_version"):
+                clarifying.append(CLARIFYING_QUESTIONS["os_version"])
+            md += ["", "Could you add:"] + [f"- {q}" for q in clarifying]
+        md += ["", "Thanks."]
+    markdown = "\n".join(md).strip() + "\n"
+    top_topic = max(candidates.topic_scores, key=candidates.topic_scores.get) if candidates.topic_scores else None
+    return Draft(question_id, answerable, confidence, markdown, markdown_to_text(markdown), sources, clarifying,
+                 detected, best.topic if best else top_topic, caveats)
+
+
+# --------------------------------------------------------------------------- entry point
+
+def validate_question(question, max_chars: int = MAX_QUESTION_CHARS) -> str:
+    """Check a pasted question; :raises QueryError / InputTooLargeError: with a message for the user."""
+    if not isinstance(question, str):
+        raise QueryError("the question must be text")
+    if len(question) > max_chars:
+        raise InputTooLargeError(f"the question is {len(question):,} characters; the limit is {max_chars:,}. "
+                                 "Paste the question and the relevant error lines only.", max_chars)
+    if not question.strip():
+        raise QueryError("the question is empty")
+    bad = sum(1 for ch in question if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\r\t"))
+    if bad > BINARY_RATIO * len(question):
+        raise QueryError("the question looks like binary data, not text")
+    return question
+
+
+def answer_question(kb_index, question, question_id: str | None = None, max_chars: int = MAX_QUESTION_CHARS,
+                    base_url: str = "") -> Draft:
+    """Draft a forum answer to a pasted question.
+
+    :raises QueryError: not text, empty after cleaning, or binary. :raises InputTooLargeError: over ``max_chars``.
+    """
+    validate_question(question, max_chars)
+    cleaned = clean_question(question)
+    if not cleaned.strip():
+        raise QueryError("the question is empty once greetings and signatures are removed")
+    facts = detect_facts(cleaned)
+    candidates = retrieve(kb_index, cleaned)
+    return draft_answer(cleaned, candidates, facts, kb_index.corpus, question_id=question_id, base_url=base_url)

@@ -1,0 +1,274 @@
+"""Clean a pasted forum question and detect the facts an expert would look for in it.
+
+Pure functions on text: no index, no I/O.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
+
+from kb.text import normalize
+from kb.versions import find_versions
+
+# What to ask when a snippet needs a fact the question does not give (keys = content `needs`).
+CLARIFYING_QUESTIONS = {
+    "os_version": "Which Windows Server (or Hyper-V Server) version and edition are the hosts running?",
+    "cluster": "Are the hosts in a failover cluster, or standalone?",
+    "cpu_vendor": "Which CPUs do the hosts have (vendor and model, e.g. Intel Xeon E5-2600 v4 / AMD EPYC)?",
+    "guest_os": "Which operating system runs inside the VM?",
+    "backup_product": "Which backup product do you use (Windows Server Backup, DPM, Veeam, ...)?",
+    "host_count": "How many hosts (nodes) are involved?",
+    "scvmm": "Do you manage the hosts with System Center VMM (SCVMM)?",
+    "error_code": "What is the exact error message, error code or event ID (with its source)?",
+    "storage": "Where do the VM files live (local disks, iSCSI, Fibre Channel, SMB share, CSV)?",
+    "vm_generation": "Is the VM generation 1 or generation 2?",
+    "network": "How are the virtual switches, NICs and VLANs set up?",
+}
+
+OTHER_HYPERVISORS = {
+    "VMware": r"vmware|vmotion|v-motion|esxi?\b|vsphere|vcenter|vcsa|\bevc\b|vmdk|vmfs|vmx\b|vsan\b|workstation pro|fusion\b",
+    "VirtualBox": r"virtual\s?box|vbox",
+    "KVM": r"\bkvm\b|virtio|qemu|libvirt|virsh|ovirt|\brhv\b|\brhev\b",
+    "Proxmox": r"proxmox|\bpve\b",
+    "Xen": r"\bxen\b|xenserver|xcp-ng|citrix hypervisor",
+    "Nutanix AHV": r"nutanix|\bahv\b",
+    "Parallels": r"parallels desktop",
+}
+_OTHER_RE = {name: re.compile(p, re.I) for name, p in OTHER_HYPERVISORS.items()}
+
+# Words that only a Hyper-V (or Microsoft virtualization / 2011 Azure) question uses.
+_HYPERV_RE = re.compile(
+    r"hyper-?\s?v|\bvmbus|integration (?:services|components)|\bscvmm\b|\bvmm\b|\bdpm\b|"
+    r"cluster shared volume|failover cluster|checkpoint|\bavhdx?\b|\bvhdx?\b|vmms|vmwp|vmcx|\bvmgs\b|"
+    r"dynamic memory|generation [12] vm|vmguest|\blis\b|\bwsb\b|windows server backup|affinity group|"
+    r"sql azure|windows azure|azure connect|web role|worker role|vm role|\bvsp\b|\bvsc\b|parent partition|"
+    r"child partition|microsoft hypervisor|\bkvp\b|\bvm-?genid|generationid|storage spaces direct|\bs2d\b|"
+    r"\b(?:set|get|new|move|start|stop|export|import|checkpoint)-vm|smart paging|\bsmb ?3",
+    re.I,
+)
+# Words of virtualization and clustering in general (any hypervisor).
+_VIRT_RE = re.compile(
+    r"\bvms?\b|virtual machine|virtuali[sz]|hypervisor|\bguests?\b|\bhosts?\b|\bcluster|\bnodes?\b|quorum|"
+    r"quorom|witness|migrat|snapshot|replica|\bp2v\b|\bv2v\b|domain controller|\bdcs?\b|\bazure\b|"
+    r"virtual (?:disk|switch|network|nic|processor|cpu)|vcpu|\bvnic|usn rollback|\bsan\b|iscsi",
+    re.I,
+)
+
+BACKUP_PRODUCTS = {
+    "Windows Server Backup": r"windows server backup|\bwsb\b|wbadmin",
+    "DPM": r"\bdpm\b|data protection manager",
+    "Veeam": r"veeam",
+    "Altaro": r"altaro",
+    "Backup Exec": r"backup ?exec",
+    "Commvault": r"commvault",
+    "Acronis": r"acronis",
+    "Azure Backup": r"azure backup|\bmars agent",
+    "Nakivo": r"nakivo",
+    "Unitrends": r"unitrends",
+}
+_BACKUP_RE = {name: re.compile(p, re.I) for name, p in BACKUP_PRODUCTS.items()}
+
+GUEST_OS = [
+    (r"windows server 20(?:03|08|12|16|19|22|25)(?: r2)?", None),
+    (r"\b(?:ubuntu|debian|centos|rhel|red hat|suse|sles|rocky|alma ?linux|oracle linux|fedora|freebsd)\b", None),
+    (r"\bwindows (?:xp|7|8\.1|8|10|11|nt ?4?(?:\.0)?|2000)\b", None),
+    (r"\blinux\b", "Linux"),
+]
+_GUEST_RE = [(re.compile(p, re.I), label) for p, label in GUEST_OS]
+
+_STORAGE = {
+    "iSCSI": r"\biscsi\b", "Fibre Channel": r"fib(?:re|er) channel|\bfc\b|\bhba\b", "SMB": r"\bsmb ?3?\b|file share",
+    "CSV": r"\bcsv\b|cluster shared volume|clusterstorage", "SAN": r"\bsan\b", "SAS": r"\bsas\b",
+    "local disks": r"local (?:disk|drive|storage)|\bdas\b", "Storage Spaces Direct": r"\bs2d\b|storage spaces direct",
+}
+_STORAGE_RE = {k: re.compile(p, re.I) for k, p in _STORAGE.items()}
+
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+            "nine": 9, "ten": 10, "single": 1}
+_HOSTS_RE = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|single)[\s-]*"
+                       r"(?:node|host|server|hyper-?v host|physical server)s?\b", re.I)
+_CLUSTER_YES = re.compile(r"\bclust(?:er|ered|ering)\b|\bnodes?\b|failover|\bcsv\b|quorum|quorom|witness", re.I)
+_CLUSTER_NO = re.compile(r"not clustered|no cluster|without (?:a )?cluster|standalone|stand-alone|single host|"
+                         r"workgroup host|non-clustered", re.I)
+_ERROR_CODE_RE = re.compile(r"\b0x[0-9a-f]{6,8}\b", re.I)
+_EVENT_RE = re.compile(r"\bevent\s*(?:id)?\s*[:#]?\s*(\d{2,5})\b", re.I)
+_ERROR_TEXT_RE = re.compile(r"error[:\s]+[\"'“]|failed with|the operation failed|error message|\berror code", re.I)
+_CPU_VENDOR_RE = {"Intel": re.compile(r"\bintel\b|\bxeon\b|core i[3579]", re.I),
+                  "AMD": re.compile(r"\bamd\b|\bepyc\b|opteron|ryzen|threadripper", re.I)}
+_CPU_MODEL_RE = re.compile(r"\b(?:xeon|epyc|opteron|core i[3579])[\w\s-]{0,20}?\b(?:[ex]?\d{3,5}[a-z]*(?: v\d)?)",
+                           re.I)
+_GEN_RE = re.compile(r"\bgen(?:eration)?[\s-]?([12])\b", re.I)
+_SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
+_NETWORK_RE = re.compile(r"\bvlan|virtual switch|vswitch|external switch|\bteam(?:ing)?\b|\bnic\b|\bvmq\b", re.I)
+
+
+@dataclass
+class Facts:
+    os_versions: list[str] = field(default_factory=list)
+    cluster: bool | None = None
+    host_count: int | None = None
+    cpu_vendors: list[str] = field(default_factory=list)
+    cpu_models: list[str] = field(default_factory=list)
+    guest_os: list[str] = field(default_factory=list)
+    backup_products: list[str] = field(default_factory=list)
+    scvmm: bool | None = None
+    error_codes: list[str] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+    error_text: bool = False
+    vm_generation: int | None = None
+    storage: list[str] = field(default_factory=list)
+    network: bool = False
+    other_hypervisors: list[str] = field(default_factory=list)
+    mentions_hyperv: bool = False          # Hyper-V-only words (VMBus, SCVMM, checkpoint, VHDX, ...)
+    mentions_virtualization: bool = False  # words of any hypervisor or cluster (VM, host, quorum, ...)
+
+    @property
+    def os_version(self) -> str | None:
+        return self.os_versions[0] if self.os_versions else None
+
+    def has(self, need: str) -> bool:
+        """Whether the question already gives the fact a snippet ``need`` asks for."""
+        return {
+            "os_version": bool(self.os_versions),
+            "cluster": self.cluster is not None,
+            "cpu_vendor": bool(self.cpu_vendors or self.cpu_models),
+            "guest_os": bool(self.guest_os),
+            "backup_product": bool(self.backup_products),
+            "host_count": self.host_count is not None,
+            "scvmm": self.scvmm is not None,
+            "error_code": bool(self.error_codes or self.event_ids or self.error_text),
+            "storage": bool(self.storage),
+            "vm_generation": self.vm_generation is not None,
+            "network": self.network,
+        }.get(need, True)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["os_version"] = self.os_version
+        return d
+
+
+def detect_facts(text: str) -> Facts:
+    """Find versions, cluster, hosts, CPUs, guests, backup products, errors and more in a question."""
+    f = Facts()
+    f.os_versions = find_versions(text)
+    if _CLUSTER_NO.search(text):
+        f.cluster = False
+    elif _CLUSTER_YES.search(text):
+        f.cluster = True
+    m = _HOSTS_RE.search(text)
+    if m:
+        n = m.group(1).lower()
+        f.host_count = int(n) if n.isdigit() else _NUMBERS.get(n)
+    f.cpu_vendors = [v for v, r in _CPU_VENDOR_RE.items() if r.search(text)]
+    f.cpu_models = list(dict.fromkeys(m.group(0).strip() for m in _CPU_MODEL_RE.finditer(text)))
+    guests: list[str] = []
+    for rx, label in _GUEST_RE:
+        for m in rx.finditer(text):
+            name = label or m.group(0)
+            # A server version named as the host's is not the guest's.
+            if name.lower().startswith("windows server") and any(name.lower() in v.lower() for v in f.os_versions[:1]):
+                continue
+            if name.lower() not in (g.lower() for g in guests):
+                guests.append(name)
+    f.guest_os = guests
+    f.backup_products = [name for name, r in _BACKUP_RE.items() if r.search(text)]
+    f.scvmm = True if _SCVMM_RE.search(text) else None
+    f.error_codes = list(dict.fromkeys(c.lower() for c in _ERROR_CODE_RE.findall(text)))
+    f.event_ids = list(dict.fromkeys(_EVENT_RE.findall(text)))
+    f.error_text = bool(_ERROR_TEXT_RE.search(text))
+    g = _GEN_RE.search(text)
+    f.vm_generation = int(g.group(1)) if g else None
+    f.storage = [k for k, r in _STORAGE_RE.items() if r.search(text)]
+    f.network = bool(_NETWORK_RE.search(text))
+    f.other_hypervisors = [name for name, r in _OTHER_RE.items() if r.search(text)]
+    f.mentions_hyperv = bool(_HYPERV_RE.search(text))
+    f.mentions_virtualization = f.mentions_hyperv or bool(_VIRT_RE.search(text))
+    return f
+
+
+# --------------------------------------------------------------------------- cleaning
+
+class _TextExtractor(HTMLParser):
+    SKIP = {"script", "style", "head", "noscript", "template"}
+    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+        self._quote = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skip += 1
+        if tag == "blockquote":
+            self._quote += 1
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self._skip:
+            self._skip -= 1
+        if tag == "blockquote" and self._quote:
+            self._quote -= 1
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self._skip and not self._quote:
+            self.parts.append(data)
+
+
+_HTML_HINT = re.compile(r"<(?:html|body|div|p|br|span|table|blockquote|a\s|b>|strong|script|style)\b", re.I)
+_GREETING = re.compile(r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hiya|yo)\b[^\n]{0,40}$",
+                       re.I)
+_SIGNOFF = re.compile(r"^\s*(?:thanks?|thank you|thx|tia|cheers|regards|best regards|kind regards|br|"
+                      r"many thanks|much appreciated|sincerely|--+)\b[^\n]{0,60}$", re.I)
+_QUOTE_HEAD = re.compile(r"^\s*(?:on .{5,80} wrote:|-{2,}\s*original message\s*-{2,}|from: .+|"
+                         r"quote:?|\[quote[^\]]*\])\s*$", re.I)
+
+
+def strip_html(text: str) -> str:
+    """Text of an HTML paste (scripts, styles and blockquotes dropped); plain text passes through."""
+    if not _HTML_HINT.search(text):
+        return text
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    return html.unescape("".join(parser.parts))
+
+
+def clean_question(text: str) -> str:
+    """Drop greetings, sign-offs and signatures, quoted replies and HTML; keep errors, IDs and versions."""
+    text = strip_html(normalize(text))
+    lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    kept: list[str] = []
+    in_quote = False
+    for ln in lines:
+        if _QUOTE_HEAD.match(ln):
+            in_quote = True
+            continue
+        if ln.lstrip().startswith(">"):
+            continue
+        if in_quote and not ln.strip():
+            in_quote = False
+            continue
+        if in_quote:
+            continue
+        kept.append(ln)
+    # Greeting at the top: "Hi all," alone on a line, or at the start of the first line.
+    while kept and (not kept[0].strip() or _GREETING.match(kept[0])):
+        kept.pop(0)
+    if kept:
+        kept[0] = re.sub(r"^\s*(?:hi|hello|hey|dear)\b(?: (?:all|everyone|guys|folks|team|experts))?[,!.:]?\s+",
+                         "", kept[0], flags=re.I)
+    # Sign-off near the end: everything from "Thanks," (in the last few lines) on is a signature.
+    for i in range(len(kept) - 1, max(-1, len(kept) - 6), -1):
+        if _SIGNOFF.match(kept[i]):
+            kept = kept[:i]
+            break
+    out = "\n".join(kept).strip()
+    return re.sub(r"\n{3,}", "\n\n", out)

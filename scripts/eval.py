@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Evaluate the answer drafter on a question set.
+
+Usage: python scripts/eval.py tests/data/dev_questions.jsonl [--json] [--index DIR] [--content DIR]
+
+Each line: {"id", "question", "labels": [topic ids or "offtopic"], "must_mention": [short facts]}.
+Prints hit@1 / hit@3 (a source's topic is in labels), MRR, abstention precision / recall on
+"offtopic", fact recall (share of must_mention found in the draft, fuzzy), overall and per topic,
+and the worst misses. Uses only kb's public API.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rapidfuzz import fuzz  # noqa: E402
+
+import kb  # noqa: E402
+
+FACT_MATCH = 80  # partial_ratio at or above this counts a must_mention fact as present
+
+
+def fact_found(fact: str, draft: str) -> bool:
+    return fuzz.partial_ratio(fact.lower(), draft.lower()) >= FACT_MATCH
+
+
+def evaluate(kb_index, items: list[dict]) -> dict:
+    rows = []
+    for item in items:
+        d = kb.answer_question(kb_index, item["question"], question_id=item.get("id"))
+        labels = set(item["labels"])
+        off = "offtopic" in labels
+        topics = [s.topic for s in d.sources]
+        rank = next((i + 1 for i, t in enumerate(topics) if t in labels), None)
+        facts = item.get("must_mention") or []
+        found = [f for f in facts if fact_found(f, d.draft)]
+        rows.append({"id": item.get("id"), "labels": sorted(labels), "offtopic": off, "abstained": not d.answerable,
+                     "confidence": d.confidence, "rank": rank, "top_topic": topics[0] if topics else None,
+                     "fact_recall": (len(found) / len(facts)) if facts else None,
+                     "missing_facts": [f for f in facts if f not in found],
+                     "question": item["question"][:160].replace("\n", " ")})
+    return summarize(rows)
+
+
+def _metrics(rows: list[dict]) -> dict:
+    on = [r for r in rows if not r["offtopic"]]
+    off = [r for r in rows if r["offtopic"]]
+    abstained = [r for r in rows if r["abstained"]]
+    fr = [r["fact_recall"] for r in on if r["fact_recall"] is not None]
+    tp = sum(1 for r in abstained if r["offtopic"])
+    return {
+        "questions": len(rows), "on_topic": len(on), "off_topic": len(off),
+        "hit@1": sum(1 for r in on if r["rank"] == 1) / len(on) if on else None,
+        "hit@3": sum(1 for r in on if r["rank"] and r["rank"] <= 3) / len(on) if on else None,
+        "mrr": sum(1 / r["rank"] for r in on if r["rank"]) / len(on) if on else None,
+        "abstain_precision": tp / len(abstained) if abstained else (1.0 if not off else 0.0),
+        "abstain_recall": tp / len(off) if off else None,
+        "fact_recall": sum(fr) / len(fr) if fr else None,
+        "answered_on_topic": sum(1 for r in on if not r["abstained"]) / len(on) if on else None,
+    }
+
+
+def summarize(rows: list[dict]) -> dict:
+    per_topic = defaultdict(list)
+    for r in rows:
+        for label in r["labels"]:
+            per_topic[label].append(r)
+    misses = [r for r in rows if (not r["offtopic"] and (not r["rank"] or r["rank"] > 1 or r["abstained"]))
+              or (r["offtopic"] and not r["abstained"])]
+    misses.sort(key=lambda r: (r["rank"] is not None and not r["offtopic"], -(r["confidence"] or 0)))
+    return {"overall": _metrics(rows), "per_topic": {t: _metrics(rs) for t, rs in sorted(per_topic.items())},
+            "worst_misses": misses[:15], "rows": rows}
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def print_table(report: dict) -> None:
+    cols = ["questions", "hit@1", "hit@3", "mrr", "abstain_precision", "abstain_recall", "fact_recall"]
+    print(f"{'':24}" + "".join(f"{c:>18}" for c in cols))
+    print(f"{'OVERALL':24}" + "".join(f"{_fmt(report['overall'][c]):>18}" for c in cols))
+    for topic, m in report["per_topic"].items():
+        print(f"{topic:24}" + "".join(f"{_fmt(m[c]):>18}" for c in cols))
+    print("\nWorst misses:")
+    for r in report["worst_misses"]:
+        what = ("answered an off-topic question" if r["offtopic"] else
+                f"rank {r['rank']}, top topic {r['top_topic']}" + (", abstained" if r["abstained"] else ""))
+        print(f"  {r['id']} [{','.join(r['labels'])}] {what} (conf {r['confidence']:.2f}): {r['question'][:90]}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("questions", type=Path)
+    ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    ap.add_argument("--index", type=Path, help="index folder (default: a temporary one)")
+    ap.add_argument("--content", type=Path, help="content folder (default: the shipped KB)")
+    args = ap.parse_args(argv)
+    settings = kb.Settings.from_options(args.content, args.index)
+    items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        index_dir = args.index or Path(tmp) / "index"
+        kb_index = kb.ensure_index(settings.content_dir, index_dir)
+        report = evaluate(kb_index, items)
+        kb_index.close()
+    if args.json:
+        print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=2))
+    else:
+        print_table(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

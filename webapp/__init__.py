@@ -1,0 +1,90 @@
+"""The hvkb web app: search, read articles, draft forum answers, as HTML pages and a JSON API.
+
+A thin shell over ``kb``: every page calls one ``kb`` function and renders what it returns.
+
+    from webapp import create_app
+    app = create_app({"CONTENT_DIR": "content", "INDEX_DIR": "/tmp/hvkb-index"})
+"""
+from __future__ import annotations
+
+from flask import Flask, abort, request
+
+from kb.settings import Settings
+
+# A forum question is a few KB; 64 KiB leaves room for a pasted log and keeps abuse cheap.
+MAX_CONTENT_LENGTH = 64 * 1024
+
+# Everything the pages need is served from this app: no inline script or style, no CDN.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _defaults() -> dict:
+    settings = Settings()
+    return {
+        "CONTENT_DIR": str(settings.content_dir),
+        "INDEX_DIR": str(settings.index_dir),
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        "MAX_QUERY_CHARS": settings.max_query_chars,
+        "MAX_QUESTION_CHARS": settings.max_question_chars,
+        "SEARCH_LIMIT": settings.search_limit,
+        # How often a request may look at the index's CURRENT file for a newer build.
+        "INDEX_RECHECK_SECONDS": 1.0,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app; ``test_config`` overrides the defaults (``CONTENT_DIR``, ``INDEX_DIR``, ...).
+
+    The index is opened on the first request that needs it, not here.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(_defaults())
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.json.sort_keys = app.config["JSON_SORT_KEYS"]
+
+    from webapp.holder import KbHolder
+
+    app.extensions["kb"] = KbHolder(app.config["CONTENT_DIR"], app.config["INDEX_DIR"],
+                                    recheck_seconds=app.config["INDEX_RECHECK_SECONDS"])
+
+    from webapp import api, display, errors, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    errors.register(app)
+    display.register(app)
+
+    @app.before_request
+    def _refuse_large_bodies():
+        # Werkzeug only enforces MAX_CONTENT_LENGTH when a body is read; a view that never reads
+        # it (or reads only JSON) would otherwise answer 400 instead of 413.
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
+
+    @app.after_request
+    def _security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
