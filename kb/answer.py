@@ -21,10 +21,15 @@ from kb.settings import MAX_QUESTION_CHARS
 from kb.text import words
 from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 
-RRF_K = 20                 # reciprocal-rank constant: small, so the first few ranks dominate
+RRF_K = 10                 # reciprocal-rank constant: small, so the first few ranks dominate
+FUZZY_WEIGHT = 0.5         # weight of the rapidfuzz phrasing ranking against the BM25F ranking
+TOPIC_WEIGHT = 1.0         # how much a snippet's topic evidence counts when picking the best snippet
+FUZZY_SCORER = fuzz.token_set_ratio
+CLOSE_MATCH = 95           # a phrasing this similar to the question...
+CLOSE_MATCH_BONUS = 0.0   # ...adds this (0: measured worse on the dev set; kept as a knob) to the snippet's score when picking the answer
 RETRIEVE_LIMIT = 30        # candidates taken from each ranking
 ANSWERABLE_THRESHOLD = 0.42  # below this confidence the draft says it has no confident answer
-MAX_SNIPPETS = 3
+MAX_SNIPPETS = 2
 MAX_CLARIFYING = 3
 MAX_SEARCH_CHARS = 1500    # a long paste is searched by its first part (questions come first)
 BINARY_RATIO = 0.1         # more than this share of control / replacement chars: not text
@@ -126,12 +131,12 @@ def retrieve(kb_index, question: str) -> Candidates:
     qf = _fuzz_text(text)
     fuzzy: dict[str, float] = {}
     if qf:
-        for _choice, score, idx in process.extract(qf, ph.choices, scorer=fuzz.token_set_ratio,
+        for _choice, score, idx in process.extract(qf, ph.choices, scorer=FUZZY_SCORER,
                                                    limit=RETRIEVE_LIMIT * 3, score_cutoff=40):
             sid = ph.owner[idx]
             fuzzy[sid] = max(fuzzy.get(sid, 0.0), score)
     for rank, (sid, _score) in enumerate(sorted(fuzzy.items(), key=lambda kv: -kv[1])[:RETRIEVE_LIMIT]):
-        fused[sid] += 1.0 / (RRF_K + rank + 1)
+        fused[sid] += FUZZY_WEIGHT / (RRF_K + rank + 1)
     # Articles vote for their topic and lend a little weight to their own snippets.
     topic_scores: dict[str, float] = defaultdict(float)
     for rank, h in enumerate(article_hits[:10]):
@@ -139,10 +144,13 @@ def retrieve(kb_index, question: str) -> Candidates:
         for s in corpus.snippets_of(h.id):
             if s.id in fused:
                 fused[s.id] += 0.25 / (RRF_K + rank + 1)
+    per_topic: dict[str, list[float]] = defaultdict(list)
     for sid, score in sorted(fused.items(), key=lambda kv: -kv[1])[:10]:
         s = corpus.snippets.get(sid)
         if s:
-            topic_scores[s.topic] += score
+            per_topic[s.topic].append(score)
+    for topic, scores in per_topic.items():
+        topic_scores[topic] += sum(scores)
     return Candidates(dict(fused), article_hits, dict(topic_scores), fuzzy,
                       hits[0].score if hits else 0.0, len(set(words(text))))
 
@@ -175,7 +183,9 @@ def _pick_snippets(c: Candidates, corpus: Corpus) -> list[Snippet]:
     """Best snippets: topic-weighted fused score; extra ones only when nearly as strong."""
     def total(sid: str) -> float:
         s = corpus.snippets[sid]
-        return c.snippet_scores[sid] + 0.5 * c.topic_scores.get(s.topic, 0.0)
+        # A phrasing whose every word is in the question is strong evidence on its own.
+        close = CLOSE_MATCH_BONUS if c.fuzzy.get(sid, 0.0) >= CLOSE_MATCH else 0.0
+        return c.snippet_scores[sid] + TOPIC_WEIGHT * c.topic_scores.get(s.topic, 0.0) + close
 
     ranked = sorted((sid for sid in c.snippet_scores if sid in corpus.snippets), key=total, reverse=True)
     if not ranked:
@@ -183,14 +193,66 @@ def _pick_snippets(c: Candidates, corpus: Corpus) -> list[Snippet]:
     picked = [ranked[0]]
     top = total(ranked[0])
     for sid in ranked[1:]:
-        if len(picked) >= MAX_SNIPPETS or total(sid) < 0.8 * top:
+        if len(picked) >= MAX_SNIPPETS or total(sid) < 0.85 * top:
             break
-        if c.fuzzy.get(sid, 0) >= 60:
+        if c.fuzzy.get(sid, 0) >= 70:
             picked.append(sid)
     return [corpus.snippets[s] for s in picked]
 
 
 # --------------------------------------------------------------------------- compose
+
+DETAIL_SENTENCES = 2       # extra sentences taken from the best-matching article section
+DETAIL_MAX_WORDS = 70
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
+
+
+def _stems(text: str) -> set[str]:
+    from kb.index import stem_word
+
+    return {stem_word(w) for w in words(text) if w not in _FUZZ_STOP and len(w) > 2}
+
+
+def _detail(question: str, snippets: list[Snippet], candidates: Candidates, corpus: Corpus) -> list[str]:
+    """Sentences from the article sections that best match the question and are not in the answer yet."""
+    from kb.markdown import plain_text
+
+    if not snippets:
+        return []
+    q = _stems(question)
+    used = _stems(" ".join(s.answer for s in snippets))
+    topic = snippets[0].topic
+    sections = []
+    for h in candidates.article_hits[:5]:
+        art = corpus.articles.get(h.id)
+        if art and art.topic == topic:
+            sections += [s for s in art.sections if s.anchor == h.section] or list(art.sections[:1])
+    art = corpus.articles.get(snippets[0].article)
+    if art:
+        sections += list(art.sections)
+    scored = []
+    seen: set[str] = set()
+    for order, sec in enumerate(sections):
+        for sent in _SENTENCE_RE.split(plain_text(sec.markdown).replace("\n", " ")):
+            sent = sent.strip()
+            if sent in seen or not 6 <= len(sent.split()) <= 45:
+                continue
+            seen.add(sent)
+            st = _stems(sent)
+            overlap = len(st & q)
+            new = len(st - used)
+            if overlap >= 2 and new >= 3:
+                scored.append((overlap + 0.1 * min(new, 10) - 0.02 * order, sent))
+    scored.sort(key=lambda x: -x[0])
+    out, total = [], 0
+    for _score, sent in scored[:DETAIL_SENTENCES]:
+        n = len(sent.split())
+        if total + n > DETAIL_MAX_WORDS:
+            break
+        out.append(sent)
+        total += n
+    return out
+
 
 def describe_versions(applies_to: tuple[str, ...] | list[str]) -> str:
     """Say a version list briefly: "Windows Server 2012 and later", "Windows Server 2008 R2"."""
@@ -276,7 +338,10 @@ def draft_answer(question: str, candidates: Candidates, facts: Facts, corpus: Co
         md.append(best.answer.strip())
         for extra in snippets[1:]:
             md += ["", f"**Also, on {extra.title.rstrip('?').lower()}:** " + extra.answer.strip()]
-        conditions = list(dict.fromkeys(c for s in snippets for c in s.conditions))
+        detail = _detail(question, snippets, candidates, corpus)
+        if detail:
+            md += ["", "**More detail:** " + " ".join(detail)]
+        conditions = list(best.conditions)  # the main answer's: extra snippets may hold under others
         if conditions:
             md += ["", "**This holds when:**"] + [f"- {c}" for c in conditions]
         caveats = _version_caveat(facts, snippets, corpus)

@@ -91,7 +91,7 @@ _YEAR = r"(?:20)?(?:08|12|16|19|22|25)|2k(?:8|12|16|19|22|25)|2008|2012|2016|201
 _VERSION_RE = re.compile(
     r"(?<![\w.])(?P<prefix>(?:windows\s*server|win\s*server|server|ws|w|win|hyper-?v\s*server|hyper-?v)\s*)?"
     r"(?P<year>2k(?:8|12|16|19|22|25)|20(?:08|12|16|19|22|25)|(?<=[wW])(?:2k)?(?:8|12|16|19|22|25))"
-    r"(?P<r2>\s*-?\s*r2)?(?![\w.])",
+    r"(?P<r2>\s*-?\s*r2)?(?!\w|\.\w)",
     re.IGNORECASE,
 )
 _CONTEXT = r"(server|hyper-?v|ws|hosts?|clusters?|nodes?|windows|datacenter|standard|core|boxe?s?)\b"

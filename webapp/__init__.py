@@ -46,7 +46,8 @@ def _defaults() -> dict:
         "SEARCH_LIMIT": settings.search_limit,
         # How often a request may look at the index's CURRENT file for a newer build.
         "INDEX_RECHECK_SECONDS": 1.0,
-        "JSON_SORT_KEYS": False,
+        # Prefix for links inside drafted answers ("https://kb.example.org"); "" keeps them relative.
+        "PUBLIC_BASE_URL": "",
     }
 
 
@@ -59,7 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(_defaults())
     if test_config is not None:
         app.config.from_mapping(test_config)
-    app.json.sort_keys = app.config["JSON_SORT_KEYS"]
+    app.json.sort_keys = False  # keep the models' own key order (query first, then results)
 
     from webapp.holder import KbHolder
 
@@ -70,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api.health)
     errors.register(app)
     display.register(app)
 

@@ -4,7 +4,7 @@ The JSON shape is one for every error: ``{"ok": false, "error": "...", "status":
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kb.errors import (BuildLockedError, ContentError, ContentValidationError, IndexCorruptError, IndexMissingError,
@@ -55,18 +55,10 @@ def error_response(message: str, status: int, headers=None):
     else:
         title = TITLES.get(status) or "Something went wrong"
         response = render_template("errors/error.html", status=status, title=title, message=message)
-    response = current_response(response, status)
+    response = make_response(response, status)
     for name, value in headers or ():
         if name.lower() != "content-type":
             response.headers[name] = value
-    return response
-
-
-def current_response(body, status: int):
-    from flask import make_response
-
-    response = make_response(body)
-    response.status_code = status
     return response
 
 

@@ -1,0 +1,79 @@
+import pytest
+
+from kb.answer import answer_question, describe_versions, markdown_to_text
+from kb.errors import InputTooLargeError, QueryError
+
+
+def test_a_clear_question_gets_a_forum_style_draft(real_index):
+    d = answer_question(real_index, "Hi, can I live migrate a VM from an Intel host to an AMD host? "
+                                    "We run Windows Server 2016. Thanks")
+    assert d.answerable and d.confidence >= 0.42
+    assert "cpu-compatibility" in [s.topic for s in d.sources[:3]]
+    assert d.draft.startswith("Hi,")
+    assert "Further reading:" in d.draft and "/articles/cpu-compatibility" in d.draft
+    assert d.draft.rstrip().endswith("Hope this helps.")
+    assert d.detected["os_version"] == "Windows Server 2016"
+
+
+def test_clarifying_questions_only_for_missing_facts(real_index):
+    bare = answer_question(real_index, "can I live migrate between intel and amd hosts?")
+    full = answer_question(real_index, "can I live migrate between intel and amd hosts? both are windows server 2019")
+    assert any("version" in q for q in bare.clarifying_questions)
+    assert not any("version" in q for q in full.clarifying_questions)
+    assert not any("CPUs" in q for q in bare.clarifying_questions)  # vendors were given
+
+
+def test_version_caveat_for_a_2008r2_snippet_asked_about_2019(real_index):
+    d = answer_question(real_index, "On our Server 2019 host Windows Server Backup doesnt show hyper-v "
+                                    "as an application. Do I need the registry key for the Hyper-V VSS writer?")
+    assert d.sources[0].id == "vm-backup-wsb-hyperv-missing"
+    assert any("You mention Windows Server 2019" in c for c in d.caveats)
+    assert "**Version note:**" in d.draft
+
+
+def test_no_caveat_when_the_version_matches(real_index):
+    d = answer_question(real_index, "On our Server 2008 R2 host Windows Server Backup doesnt show hyper-v "
+                                    "as an application. Do I need the registry key for the Hyper-V VSS writer?")
+    assert not d.caveats
+
+
+@pytest.mark.parametrize("q", [
+    "How do I enable EVC on my vSphere cluster so vMotion works between old and new ESXi hosts?",
+    "VirtualBox guest additions won't install on Ubuntu 22.04",
+    "Proxmox cluster lost quorum after a node died, how to fix?",
+    "What Excel formula sums a column only when another column says 'paid'?",
+    "Exchange 2016 mailbox quota warning emails, how do I change the limit?",
+])
+def test_off_topic_questions_abstain(real_index, q):
+    d = answer_question(real_index, q)
+    assert not d.answerable
+    assert "could not find a confident answer" in d.draft
+
+
+def test_empty_huge_and_binary_input(real_index):
+    with pytest.raises(QueryError):
+        answer_question(real_index, "   \n ")
+    with pytest.raises(QueryError):
+        answer_question(real_index, "Hi all,\n\nThanks,\nBob")
+    with pytest.raises(InputTooLargeError):
+        answer_question(real_index, "x" * 20_001)
+    with pytest.raises(QueryError, match="binary"):
+        answer_question(real_index, "\x00\x01\x02\x03" * 100)
+
+
+def test_result_dict_shape(real_index):
+    d = answer_question(real_index, "do I need a witness for a two node cluster", question_id="q7").to_dict()
+    assert set(d) >= {"id", "answerable", "confidence", "draft", "sources", "clarifying_questions", "detected"}
+    assert d["id"] == "q7" and 0.0 <= d["confidence"] <= 1.0
+    assert set(d["sources"][0]) >= {"id", "title", "topic", "kind", "score"}
+    scores = [s["score"] for s in d["sources"] if s["kind"] == "snippet"]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_plain_text_rendering():
+    assert markdown_to_text("**Yes.** See [Quorum](/articles/quorum) and `Get-VM`.") == \
+        "Yes. See Quorum (/articles/quorum) and Get-VM."
+    assert describe_versions(("Windows Server 2012", "Windows Server 2012 R2", "Windows Server 2016",
+                              "Windows Server 2019", "Windows Server 2022", "Windows Server 2025")) == \
+        "Windows Server 2012 and later"
+    assert describe_versions(("Windows Server 2008 R2",)) == "Windows Server 2008 R2"

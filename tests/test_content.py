@@ -1,0 +1,116 @@
+from pathlib import Path
+
+import pytest
+
+from kb.content import check_content, load_corpus
+from kb.errors import ContentValidationError
+from conftest import FIXTURE_CONTENT, copy_content
+
+
+def test_fixture_corpus_loads(corpus):
+    assert set(corpus.articles) == {"quorum", "integration-services", "cpu-compatibility"}
+    assert len(corpus.snippets) == 3
+    snip = corpus.snippets["quorum-two-node-witness"]
+    assert snip.topic == "quorum"  # derived from the parent article
+    assert snip.applies_to[0] == "Windows Server 2012 R2" and "Windows Server 2025" in snip.applies_to
+    art = corpus.articles["quorum"]
+    assert [s.anchor for s in art.sections] == ["witness-types", "dynamic-quorum"]
+    # Section lines point at the heading in the file.
+    lines = Path(art.path).read_text().splitlines()
+    assert lines[art.sections[0].line - 1] == "## Witness types"
+
+
+def test_corpus_round_trips_through_dict(corpus):
+    from kb.content import Corpus
+
+    again = Corpus.from_dict(corpus.to_dict())
+    assert again.articles == corpus.articles
+    assert again.snippets == corpus.snippets
+    assert [e.term for e in again.glossary.entries] == [e.term for e in corpus.glossary.entries]
+
+
+def _broken(tmp_path, rel: str, text: str | bytes) -> Path:
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    target = root / rel
+    target.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return root
+
+
+def _messages(root: Path) -> list[str]:
+    _, problems = check_content(root)
+    return [f"{Path(p.path).relative_to(root)}:{p.line}: {p.problem}" for p in problems if not p.warning]
+
+
+ARTICLE = """---
+id: quorum
+title: T
+topic: quorum
+summary: S.
+updated: 2026-11-27
+---
+Body.
+"""
+
+
+@pytest.mark.parametrize("rel,text,expected", [
+    ("articles/quorum.md", ARTICLE.replace("title: T\n", ""), "articles/quorum.md:1: article: 'title' is required"),
+    ("articles/quorum.md", ARTICLE.replace("topic: quorum", "topic: [oops"),
+     "articles/quorum.md:5: invalid YAML"),
+    ("articles/quorum.md", ARTICLE.replace("topic: quorum", "topic: storage"),
+     "articles/quorum.md:4: unknown topic 'storage'"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\ntags: 5"),
+     "articles/quorum.md:6: 'tags' must be a list, not int"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nrelated: [nope]"),
+     "articles/quorum.md:6: related article 'nope' does not exist"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\napplies_to: [Windows Server 2013]"),
+     "articles/quorum.md:6: applies_to: unknown version 'Windows Server 2013'"),
+    ("articles/quorum.md", ARTICLE.replace("Body.\n", ""), "articles/quorum.md:8: article body is empty"),
+    ("articles/quorum.md", ARTICLE.replace("id: quorum", "id: quorum-x"),
+     "articles/quorum.md:2: id 'quorum-x' does not match the file name 'quorum.md'"),
+    ("articles/quorum.md", b"---\nid: quorum\ntitle: caf\xe9\n---\nx\n", "articles/quorum.md:3: not valid UTF-8"),
+    ("articles/quorum.md", "no front matter\n", "articles/quorum.md:1: front matter: the file must start with"),
+    ("snippets/quorum-two-node-witness.md",
+     "---\nid: quorum-two-node-witness\narticle: quorum\nquestions: [one]\n---\nAnswer.\n",
+     "snippets/quorum-two-node-witness.md:4: snippet needs at least 2 question phrasings, has 1"),
+    ("snippets/quorum-two-node-witness.md",
+     "---\nid: quorum-two-node-witness\narticle: nowhere\nquestions: [a, b]\n---\nAnswer.\n",
+     "snippets/quorum-two-node-witness.md:3: parent article 'nowhere' does not exist"),
+    ("snippets/quorum-two-node-witness.md",
+     "---\nid: quorum-two-node-witness\narticle: quorum\nquestions: [a, b]\nneeds:\n  - os_version\n  - mood\n---\nA.\n",
+     "snippets/quorum-two-node-witness.md:7: unknown need 'mood'"),
+    ("snippets/quorum-two-node-witness.md",
+     "---\nid: quorum-two-node-witness\narticle: quorum\nquestions: [a, b]\n---\n" + "word " * 130 + "\n",
+     "snippets/quorum-two-node-witness.md:6: snippet answer has 130 words; the limit is 120"),
+    ("snippets/dup.md", "---\nid: quorum\narticle: quorum\nquestions: [a, b]\n---\nA.\n",
+     "snippets/dup.md:2: id 'quorum' does not match the file name 'dup.md'"),
+])
+def test_each_broken_file_is_reported_with_file_and_line(tmp_path, rel, text, expected):
+    root = _broken(tmp_path, rel, text)
+    msgs = _messages(root)
+    assert any(m.startswith(expected) for m in msgs), msgs
+
+
+def test_duplicate_ids_name_both_files(tmp_path):
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    (root / "snippets" / "quorum.md").write_text("---\nid: quorum\narticle: quorum\nquestions: [a, b]\n---\nA.\n")
+    msgs = _messages(root)
+    assert any("snippets/quorum.md:2: duplicate id 'quorum' (also in" in m for m in msgs), msgs
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path):
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    (root / "articles" / "quorum.md").write_text(ARTICLE.replace("title: T\n", ""))
+    (root / "articles" / "cpu-compatibility.md").write_text(ARTICLE.replace("id: quorum", "id: cpu-compatibility")
+                                                             .replace("topic: quorum", "topic: nope"))
+    with pytest.raises(ContentValidationError) as exc:
+        load_corpus(root)
+    text = str(exc.value)
+    assert "quorum.md:1: article: 'title' is required" in text
+    assert "cpu-compatibility.md:4: unknown topic 'nope'" in text
+
+
+def test_unknown_field_is_a_warning_and_strict_fails(tmp_path):
+    root = _broken(tmp_path, "articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\ncolour: red"))
+    load_corpus(root)  # warnings do not fail a normal load
+    with pytest.raises(ContentValidationError, match="unknown field 'colour'"):
+        load_corpus(root, strict=True)

@@ -1,0 +1,78 @@
+"""The shipped knowledge base: coverage per topic, own words, glossary coverage, clean check."""
+import re
+from pathlib import Path
+
+import pytest
+
+from kb.content import check_content
+from kb.markdown import plain_text
+from conftest import REAL_CONTENT
+
+BLOG_TOPICS = ["vmbus-architecture", "integration-services", "cpu-compatibility", "vm-backup",
+               "cluster-requirements", "quorum", "dc-virtualization", "azure-itpro"]
+SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "000_6d178368a610f3a5.txt"
+RUN = 12  # words in a row that may not be copied from the blog
+
+
+def test_shipped_content_checks_clean_even_strict():
+    corpus, problems = check_content(REAL_CONTENT)
+    assert not problems, "\n".join(str(p) for p in problems)
+
+
+@pytest.mark.parametrize("topic", BLOG_TOPICS)
+def test_each_blog_topic_has_its_article_and_five_snippets(real_corpus, topic):
+    assert topic in real_corpus.articles and real_corpus.articles[topic].topic == topic
+    assert len([s for s in real_corpus.snippets.values() if s.topic == topic]) >= 5
+
+
+def test_beyond_the_blog(real_corpus):
+    others = [a for a in real_corpus.articles.values() if a.topic not in BLOG_TOPICS]
+    assert len(others) >= 10
+    for a in others:
+        assert len(real_corpus.snippets_of(a.id)) >= 3, a.id
+    assert sum(1 for s in real_corpus.snippets.values() if s.topic in BLOG_TOPICS) >= 50
+
+
+def test_every_article_says_which_versions_it_applies_to(real_corpus):
+    for a in real_corpus.articles.values():
+        assert a.applies_to, a.id
+        if a.topic in BLOG_TOPICS and a.topic != "azure-itpro":
+            assert any(s.heading.lower().startswith("what changed") for s in a.sections), a.id
+
+
+def _norm_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower().replace("`", "'"))
+
+
+@pytest.mark.skipif(not SEED.is_file(), reason="the blog seed lives in ../shared/, which only developers and CI have")
+def test_no_twelve_word_run_of_the_blog_is_copied(real_corpus):
+    seed = _norm_words(SEED.read_text(encoding="utf-8"))
+    runs = {tuple(seed[i:i + RUN]) for i in range(len(seed) - RUN + 1)}
+    for doc in [*real_corpus.articles.values(), *real_corpus.snippets.values()]:
+        text = Path(doc.path).read_text(encoding="utf-8")
+        w = _norm_words(text)
+        copied = [" ".join(w[i:i + RUN]) for i in range(len(w) - RUN + 1) if tuple(w[i:i + RUN]) in runs]
+        assert not copied, f"{doc.path}: copied from the blog: {copied[0]!r}"
+
+
+# Capitalised words that are not acronyms, or are product names rather than field jargon.
+NOT_ACRONYMS = {"I", "A", "OK", "II", "IT", "US", "UK", "FAQ", "PS", "TL", "DR", "NO", "YES", "AND", "OR", "NOT", "BY",
+                "WITH", "OFF", "ON", "IDE", "BUT", "IS", "MS", "XP", "NT", "R2", "SP1", "SP2", "TO", "ALL", "HP",
+                "ACTION", "ATTR"}
+HOST_NAME = re.compile(r"^(?:VM|HV|NODE|NIC|FW|HOST|DC|SRV)\d+$")  # example machine names, not acronyms
+
+
+def test_glossary_covers_every_acronym_used(real_corpus):
+    known = set()
+    for e in real_corpus.glossary.entries:
+        for p in e.phrases:
+            known.update(re.findall(r"[A-Za-z0-9/.+-]+", p.upper()))
+            known.add(p.upper())
+    missing = {}
+    for doc in [*real_corpus.articles.values(), *real_corpus.snippets.values()]:
+        text = plain_text(doc.body if doc.kind == "article" else doc.answer)
+        for acr in re.findall(r"(?<![\w\\/.-])([A-Z][A-Z0-9]{1,6}s?)(?![\w\\/.-])", text):
+            base = acr[:-1] if acr.endswith("s") and acr[:-1].isupper() else acr
+            if base not in known and base not in NOT_ACRONYMS and not base.isdigit() and not HOST_NAME.match(base):
+                missing.setdefault(base, doc.id)
+    assert not missing, f"acronyms not in content/glossary.yaml: {missing}"

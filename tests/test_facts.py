@@ -1,0 +1,86 @@
+import pytest
+
+from kb.facts import clean_question, detect_facts
+from kb.versions import expand_applies_to, find_versions, normalize_version
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("our hosts run 2k8r2", ["Windows Server 2008 R2"]),
+    ("W2K12 R2 cluster", ["Windows Server 2012 R2"]),
+    ("windows server 2012r2", ["Windows Server 2012 R2"]),
+    ("Server 2019 standard", ["Windows Server 2019"]),
+    ("ws2016 datacenter", ["Windows Server 2016"]),
+    ("Hyper-V Server 2019 (the free one)", ["Hyper-V Server 2019"]),
+    ("2022 hosts", ["Windows Server 2022"]),
+    ("Windows Server 2025", ["Windows Server 2025"]),
+    ("win server 2008", ["Windows Server 2008"]),
+    ("2k16 and 2k19 nodes", ["Windows Server 2016", "Windows Server 2019"]),
+    ("I bought it in 2019", []),
+    ("port 2016 is open", []),
+    ("on my windows 10 laptop", ["Windows 10"]),
+])
+def test_versions_are_found_in_many_spellings(text, expected):
+    assert find_versions(text) == expected
+
+
+def test_version_helpers():
+    assert normalize_version("2012 R2") == "Windows Server 2012 R2"
+    assert normalize_version("nonsense") is None
+    assert expand_applies_to(["Windows Server 2022+"]) == ["Windows Server 2022", "Windows Server 2025"]
+    with pytest.raises(ValueError):
+        expand_applies_to(["Windows Server 2013"])
+
+
+def test_facts_of_a_realistic_question():
+    f = detect_facts("3 node 2012 R2 cluster, Xeon E5-2650 v2 hosts plus one AMD EPYC box. CSV on iSCSI. "
+                     "LM fails with 0x8009030E and event id 21502. Guest is Ubuntu 22.04 gen 2, backed up with Veeam "
+                     "and DPM. Managed by SCVMM.")
+    assert f.os_version == "Windows Server 2012 R2"
+    assert f.cluster is True and f.host_count == 3
+    assert f.cpu_vendors == ["Intel", "AMD"] and f.cpu_models[0].startswith("Xeon E5-2650")
+    assert f.error_codes == ["0x8009030e"] and f.event_ids == ["21502"]
+    assert "ubuntu" in [g.lower() for g in f.guest_os]
+    assert f.vm_generation == 2 and f.scvmm is True
+    assert f.backup_products == ["DPM", "Veeam"]
+    assert set(f.storage) >= {"CSV", "iSCSI"}
+
+
+@pytest.mark.parametrize("text,cluster", [("two standalone hosts", False), ("our failover cluster", True),
+                                          ("a single host", False), ("my laptop", None)])
+def test_cluster_detection(text, cluster):
+    assert detect_facts(text).cluster is cluster
+
+
+def test_other_hypervisors_are_noticed():
+    f = detect_facts("vMotion between ESXi hosts fails with EVC")
+    assert f.other_hypervisors == ["VMware"] and not f.mentions_hyperv
+    f = detect_facts("what is the Hyper-V equivalent of VMware EVC?")
+    assert f.other_hypervisors == ["VMware"] and f.mentions_hyperv
+
+
+def test_cleaning_a_realistic_paste():
+    paste = """Hello everyone,
+
+We run a 2 node Hyper-V 2016 cluster. Backups with Veeam fail:
+Error: "Failed to create VM recovery checkpoint (0x80070490)"
+
+> On Tue, Jan 3, Bob wrote:
+> did you reboot?
+
+Any ideas?
+
+Thanks in advance,
+Dave
+Senior Sysadmin | Contoso
+"""
+    cleaned = clean_question(paste)
+    assert cleaned.startswith("We run a 2 node Hyper-V 2016 cluster.")
+    assert "0x80070490" in cleaned and "Failed to create VM recovery checkpoint" in cleaned
+    assert "Bob" not in cleaned and "reboot" not in cleaned
+    assert "Dave" not in cleaned and "Thanks" not in cleaned and "Hello" not in cleaned
+
+
+def test_cleaning_html():
+    cleaned = clean_question("<html><head><style>p{}</style></head><body><p>Hi,</p><p>My <b>VM</b> &amp; host</p>"
+                             "<script>alert(1)</script><blockquote>old reply</blockquote></body></html>")
+    assert cleaned == "My VM & host"

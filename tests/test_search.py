@@ -1,0 +1,120 @@
+import pytest
+
+from kb.errors import QueryError
+from kb.search import search
+
+# One typical forum phrasing per topic: the topic's content must come first.
+TOPIC_QUERIES = {
+    "vmbus-architecture": "what is the vmbus and how do vsp and vsc talk",
+    "integration-services": "IC heartbeat and data exchange services",
+    "cpu-compatibility": "live migration between different processors intel amd",
+    "vm-backup": "what are my options to back up hyper-v vms",
+    "cluster-requirements": "requirements for a hyper-v failover cluster hardware checklist",
+    "quorum": "quorom witness",
+    "dc-virtualization": "export import a virtual domain controller usn rollback",
+    "azure-itpro": "azure affinity group",
+    "live-migration": "live migration kerberos constrained delegation credssp",
+    "virtual-networking": "external virtual switch vlan trunk",
+    "checkpoints": "deleted avhdx checkpoint merge",
+    "dynamic-memory": "dynamic memory startup minimum maximum ram",
+    "virtual-disks": "vhd vs vhdx fixed or dynamically expanding",
+    "hyper-v-replica": "hyper-v replica replication frequency",
+    "linux-guests": "ubuntu linux integration services in the kernel",
+    "vm-generations": "should a new vm be generation 1 or generation 2",
+    "licensing": "how many windows server vms does a standard license cover",
+    "cluster-shared-volumes": "cluster shared volume redirected access",
+}
+
+
+@pytest.mark.parametrize("topic,query", sorted(TOPIC_QUERIES.items()))
+def test_each_topic_query_finds_its_topic_first(real_index, topic, query):
+    hits = search(real_index, query, limit=3).hits
+    assert hits and hits[0].topic == topic, [(h.id, h.score) for h in hits]
+
+
+def test_ic_time_sync_finds_integration_services_content(real_index):
+    hits = search(real_index, "IC time sync", limit=3).hits
+    assert "integration-services-time-sync" in [h.id for h in hits]
+
+
+def test_quorom_witness_returns_quorum_first_and_suggests(real_index):
+    result = search(real_index, "quorom witness")
+    assert result.hits[0].topic == "quorum"
+    assert result.suggestion == "quorum witness"
+    assert result.corrections == {"quorom": "quorum"}
+
+
+@pytest.mark.parametrize("typo,topic", [("intergration services", "integration-services"),
+                                        ("hyperv replica", "hyper-v-replica"),
+                                        ("clsuter quorum", "quorum")])
+def test_typos_find_the_right_topic(real_index, typo, topic):
+    assert search(real_index, typo, limit=1).hits[0].topic == topic
+
+
+def test_acronym_is_expanded_from_the_glossary(kb_index):
+    result = search(kb_index, "IC time sync")
+    assert "integration services" in result.expansions
+    assert result.hits[0].topic == "integration-services"
+
+
+def test_exact_title_hit_outranks_typo_correction(kb_index):
+    # "processors" is typed exactly in a title; "quorom" is only a correction: the exact doc ranks first.
+    hits = search(kb_index, "processors quorom").hits
+    assert hits[0].topic == "cpu-compatibility"
+
+
+def test_versions_and_codes_are_never_fuzzed(kb_index, real_index):
+    assert search(kb_index, "2013").total == 0            # no "2012"/"2016" fallback
+    assert search(kb_index, "0x80070006").total == 0      # a different error code matches nothing
+    assert search(kb_index, "0x80070005").hits[0].id == "cpu-compatibility"
+    res = search(real_index, "Set-VMProcessor", limit=3)
+    assert res.hits[0].topic == "cpu-compatibility"
+    assert search(real_index, "Get-VMSwitch", limit=1).hits[0].topic == "virtual-networking"
+
+
+def test_long_questions_are_or_ish(real_index):
+    q = ("we have two hosts and want to know whether the virtual machines can be moved while running when the "
+         "processors differ between the old and the new servers")
+    assert search(real_index, q, limit=3).hits[0].topic in ("cpu-compatibility", "live-migration")
+
+
+@pytest.mark.parametrize("query", ["foo AND (", "title:", '"', "*", "~2", "[a TO", "^", "quorum OR", "a\x00b",
+                                   "🙂 quorum", "נוד קוורום", "x" * 5000, "hyper-v " * 10000])
+def test_hostile_queries_search_or_say_why(real_index, query):
+    try:
+        result = search(real_index, query)
+    except QueryError as exc:
+        assert str(exc)
+    else:
+        assert isinstance(result.hits, list)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "*", "the and of", "!!!"])
+def test_empty_or_unsearchable_queries_raise_query_error(real_index, query):
+    with pytest.raises(QueryError):
+        search(real_index, query)
+
+
+def test_filters_by_topic_kind_and_version(real_index):
+    res = search(real_index, "witness", topic="quorum", kind="snippet", limit=20)
+    assert res.hits and all(h.topic == "quorum" and h.kind == "snippet" for h in res.hits)
+    res = search(real_index, "checkpoint", version="2008 R2", limit=50)
+    assert all(not h.applies_to or "Windows Server 2008 R2" in h.applies_to for h in res.hits)
+    with pytest.raises(QueryError):
+        search(real_index, "x", kind="video")
+    with pytest.raises(QueryError):
+        search(real_index, "x", version="Windows 95")
+
+
+def test_excerpts_are_escaped_and_highlighted(real_index):
+    hit = search(real_index, "dynamic quorum").hits[0]
+    assert "<mark" in hit.excerpt
+    stripped = hit.excerpt.replace("<mark", "").replace("</mark>", "")
+    assert "<" not in stripped.split(">", 1)[-1]
+
+
+def test_results_are_one_per_document_and_paginate(real_index):
+    page1 = search(real_index, "cluster", limit=5)
+    page2 = search(real_index, "cluster", limit=5, page=2)
+    ids = [h.id for h in page1.hits + page2.hits]
+    assert len(ids) == len(set(ids)) == 10
