@@ -175,7 +175,7 @@ def _excerpt(hit) -> str:
     except (KeyError, ValueError):
         text = ""
     if text:
-        return text
+        return text.replace("\n", " ")
     body = hit.get("body") or ""
     short = body[:EXCERPT_CHARS].rsplit(" ", 1)[0] + ("…" if len(body) > EXCERPT_CHARS else "")
     return escape(short.replace("\n", " "), quote=False)
