@@ -290,6 +290,25 @@ def _version_caveat(facts: Facts, snippets: list[Snippet], corpus: Corpus) -> li
     return list(dict.fromkeys(out))
 
 
+_BLOCK_LINE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\||```|#)")
+
+
+def unwrap(md: str) -> str:
+    r"""Join hard-wrapped paragraph lines (forums keep newlines); lists, tables and code stay as they are.
+
+    >>> unwrap("one\ntwo\n\n- a\n- b")
+    'one two\n\n- a\n- b'
+    """
+    blocks = []
+    for block in re.split(r"\n\s*\n", md.strip()):
+        lines = block.splitlines()
+        if any(_BLOCK_LINE.match(ln) for ln in lines):
+            blocks.append(block)
+        else:
+            blocks.append(" ".join(ln.strip() for ln in lines))
+    return "\n\n".join(blocks)
+
+
 def _link(base_url: str, doc_id: str, section: str | None = None) -> str:
     return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
 
@@ -335,9 +354,9 @@ def draft_answer(question: str, candidates: Candidates, facts: Facts, corpus: Co
     clarifying: list[str] = []
     caveats: list[str] = []
     if answerable:
-        md.append(best.answer.strip())
+        md.append(unwrap(best.answer))
         for extra in snippets[1:]:
-            md += ["", f"**Also, on {extra.title.rstrip('?').lower()}:** " + extra.answer.strip()]
+            md += ["", f"**Also, on {extra.title.rstrip('?').lower()}:** " + unwrap(extra.answer)]
         detail = _detail(question, snippets, candidates, corpus)
         if detail:
             md += ["", "**More detail:** " + " ".join(detail)]

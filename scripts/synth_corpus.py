@@ -22,8 +22,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import kb  # noqa: E402
@@ -92,17 +90,36 @@ class Reworder:
         # Whole phrases only: never inside a cmdlet (Set-VM), a code (KB5034441) or a path.
         self.pattern = re.compile(r"(?<![\w\-/\\.])(" + "|".join(re.escape(n) for n in names) + r")(?![\w\-/\\])",
                                   re.IGNORECASE)
+        # A 600-way alternation is slow in `re`; the real texts are few, so each is scanned once.
+        self._segments: dict[str, list[str | tuple[str]]] = {}
 
-    def _swap(self, m: re.Match) -> str:
-        alts = self.alts.get(m.group(0).lower())
-        if not alts or self.rng.random() > REWORD_RATE:
-            return m.group(0)
-        return self.rng.choice(alts)
+    def _split(self, text: str) -> list[str | tuple[str]]:
+        """Text as literal pieces and 1-tuples of swappable phrases (never inside code)."""
+        segs: list[str | tuple[str]] = []
+        for part in re.split(r"(```.*?```|`[^`\n]*`)", text, flags=re.S):
+            if part.startswith("`"):
+                segs.append(part)
+                continue
+            pos = 0
+            for m in self.pattern.finditer(part):
+                segs += [part[pos:m.start()], (m.group(0),)]
+                pos = m.end()
+            segs.append(part[pos:])
+        return segs
 
     def reword(self, text: str) -> str:
         """Reword Markdown outside code spans and code blocks."""
-        parts = re.split(r"(```.*?```|`[^`\n]*`)", text, flags=re.S)
-        return "".join(p if p.startswith("`") else self.pattern.sub(self._swap, p) for p in parts)
+        segs = self._segments.get(text)
+        if segs is None:
+            segs = self._segments[text] = self._split(text)
+        out = []
+        for s in segs:
+            if isinstance(s, tuple):
+                alts = self.alts.get(s[0].lower())
+                out.append(self.rng.choice(alts) if alts and self.rng.random() < REWORD_RATE else s[0])
+            else:
+                out.append(s)
+        return "".join(out)
 
     def typo(self, text: str) -> str:
         """One typo in one longer plain word: a swap, a drop or a double letter."""
@@ -125,6 +142,8 @@ class Reworder:
 def _trim_words(markdown: str, limit: int) -> str:
     """Drop trailing sentences until the plain text has at most ``limit`` words."""
     text = markdown
+    if len(text.split()) <= limit - 10:  # markup only adds words; skip the Markdown parse
+        return text
     while len(plain_text(text).split()) > limit:
         sentences = re.split(r"(?<=[.!?])\s+", text.strip())
         if len(sentences) > 1:
@@ -166,9 +185,21 @@ def _date(rng: random.Random) -> str:
     return f"{rng.randint(2012, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
+def _front_matter(data: dict) -> str:
+    """YAML front matter with JSON-quoted scalars (valid YAML, and 20x faster than yaml.safe_dump)."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            lines.append(f"{key}: []" if not value else f"{key}:")
+            lines += [f"  - {json.dumps(v, ensure_ascii=False)}" for v in value]
+        else:
+            lines.append(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+    return "\n".join(lines) + "\n"
+
+
 def _write(doc: _Doc, out: Path) -> None:
-    front = yaml.safe_dump(doc.front, sort_keys=False, allow_unicode=True, width=110)
-    (out / doc.folder / f"{doc.id}.md").write_text(f"---\n{front}---\n{doc.body.strip()}\n", encoding="utf-8")
+    text = f"---\n{_front_matter(doc.front)}---\n{doc.body.strip()}\n"
+    (out / doc.folder / f"{doc.id}.md").write_text(text, encoding="utf-8")
 
 
 def make_corpus(real, out_dir: Path, n_docs: int, seed: int = SEED, content_dir: Path | None = None) -> dict:

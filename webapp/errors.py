@@ -23,7 +23,7 @@ KB_STATUS: tuple[tuple[type[KbError], int], ...] = (
     (ContentError, 503),
 )
 
-# Short, plain wording for the error page title; werkzeug's names are used otherwise.
+# Short, plain wording for the error page title; any other status reads "Something went wrong".
 TITLES = {
     400: "That request could not be understood",
     404: "Page not found",
