@@ -204,7 +204,8 @@ def search(kb_index: KbIndex, query: str, limit: int = 10, topic: str | None = N
     flt = _filter(topic, kind, version)
     searcher = kb_index.searcher()
     want = page * limit
-    results = searcher.search(wq, filter=flt, limit=max(want * 4, 40), terms=True)
+    # optimize=False: whoosh's block-quality skipping costs more than it saves on wide OR queries.
+    results = searcher.search(wq, filter=flt, limit=max(want * 4, 40), terms=True, optimize=False)
     results.fragmenter = _FRAGMENTER
     results.formatter = _FORMATTER
     seen: dict[str, int] = {}

@@ -1,0 +1,702 @@
+"""Reliability and security (issue #7): bad input, broken content, killed and concurrent builds.
+
+The rule every test here checks: each input ends in results or a clear message (a ``KbError``, or
+exit code 1 or 2 with text), never an unexpected exception and never a traceback on the terminal.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+
+from kb.answer import Draft, answer_question
+from kb.cli import cli
+from kb.content import check_content, load_corpus
+from kb.errors import ContentValidationError, InputTooLargeError, KbError, QueryError
+from kb.index import CURRENT_FILE, build_index, ensure_index, open_index, read_current
+from kb.search import KINDS, search
+from kb.settings import MAX_QUESTION_CHARS
+from conftest import FIXTURE_CONTENT, REAL_CONTENT, ROOT, copy_content
+
+BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
+VALID = BROKEN / "_valid"   # the small, valid content every broken folder is a variation of
+SLOW_CALL = 5.0             # seconds; far above what any single query or draft should take
+
+
+# --------------------------------------------------------------------------- helpers
+
+def assert_clean_exit(result, codes=(0, 1, 2)) -> None:
+    """A CLI run ended on purpose: an expected exit code, no unexpected exception, no traceback."""
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        tb = "".join(traceback.format_exception(*result.exc_info))
+        raise AssertionError(f"unexpected {type(result.exception).__name__} from the CLI:\n{tb}")
+    assert result.exit_code in codes, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+
+
+def assert_search_well_formed(result, corpus) -> None:
+    ids = [h.id for h in result.hits]
+    assert len(ids) == len(set(ids)), f"duplicate ids: {ids}"
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    for h in result.hits:
+        doc = corpus.get(h.id)
+        assert doc is not None, f"hit {h.id!r} is not in the corpus"
+        assert h.kind in KINDS and h.kind == doc.kind
+    json.dumps(result.to_dict())
+
+
+def assert_draft_well_formed(draft: Draft, corpus) -> None:
+    assert 0.0 <= draft.confidence <= 1.0
+    assert draft.draft.strip() and draft.text.strip()
+    for s in draft.sources:
+        assert corpus.get(s.id) is not None, f"source {s.id!r} is not in the corpus"
+    json.dumps(draft.to_dict())
+
+
+@pytest.fixture
+def cli_env(real_index_dir, tmp_path):
+    """CLI environment on the session index of the real content; HVKB_HOME never the user's folder."""
+    return {"HVKB_HOME": str(tmp_path / "home"), "HVKB_CONTENT": str(REAL_CONTENT),
+            "HVKB_INDEX": str(real_index_dir)}
+
+
+# --------------------------------------------------------------------------- 1. bad queries
+
+TEN_THOUSAND_WORDS = " ".join(["quorum", "witness", "two", "node", "cluster"] * 2000)
+TEN_THOUSAND_DISTINCT = " ".join(f"w{i}" for i in range(10_000)) + " checkpoint"
+
+# (query, expect): "hits" = at least one result; "ok" = results or none, no error;
+# "error" = a QueryError with a message (exit 1 on the CLI).
+QUERY_CASES = [
+    pytest.param("checkpoint AND (", "hits", id="whoosh-and-open-paren"),
+    pytest.param("title:", "ok", id="whoosh-field-colon"),
+    pytest.param("title:quorum body:witness", "hits", id="whoosh-field-terms"),
+    pytest.param('"', "error", id="lone-double-quote"),
+    pytest.param('"live migration', "hits", id="unclosed-phrase"),
+    pytest.param('"live migration" "', "hits", id="phrase-plus-stray-quote"),
+    pytest.param("*", "error", id="lone-star"),
+    pytest.param("quor*", "ok", id="wildcard-suffix"),
+    pytest.param("?", "error", id="lone-question-mark"),
+    pytest.param("witness?", "hits", id="trailing-question-mark"),
+    pytest.param("quorom~2", "hits", id="fuzzy-tilde"),
+    pytest.param("~", "error", id="lone-tilde"),
+    pytest.param("witness^3 quorum", "hits", id="boost-caret"),
+    pytest.param("^", "error", id="lone-caret"),
+    pytest.param("[a TO", "error", id="open-range"),
+    pytest.param("[2012 TO 2019]", "hits", id="closed-range"),
+    pytest.param("{} () [] <> :: || &&", "error", id="syntax-only"),
+    pytest.param("NOT", "ok", id="bare-not"),
+    pytest.param("AND OR", "error", id="bare-and-or"),
+    pytest.param("checkpoint)))))(((((", "hits", id="unbalanced-parens"),
+    pytest.param("\\", "error", id="backslash"),
+    pytest.param("C:\\ClusterStorage\\Volume1", "hits", id="windows-path"),
+    pytest.param(TEN_THOUSAND_WORDS, "hits", id="10000-words"),
+    pytest.param(TEN_THOUSAND_DISTINCT, "ok", id="10000-distinct-words"),
+    pytest.param("q" * 100_000, "ok", id="one-100k-char-word"),
+    pytest.param("quorum\x1b[31m witness\x07\x08", "hits", id="control-chars"),
+    pytest.param("quorum\x00witness", "hits", id="nul-inside"),
+    pytest.param("\x00\x01\x02\x7f", "error", id="only-control-chars"),
+    pytest.param("\udcffquorum\udcfe", "hits", id="undecodable-argv-bytes"),
+    pytest.param("\ud800 witness", "hits", id="lone-surrogate"),
+    pytest.param("\ufffd\ufffd\ufffd", "error", id="replacement-chars"),
+    pytest.param("💥 cluster quorum 🔥", "hits", id="emoji-and-words"),
+    pytest.param("😀🔥💥", "error", id="only-emoji"),
+    pytest.param("שלום مرحبا بالعالم", "ok", id="right-to-left"),
+    pytest.param("\u202equorum witness\u202c", "hits", id="rtl-override-chars"),
+    pytest.param("live\u200bmigration", "ok", id="zero-width-space"),
+    pytest.param("ｑｕｏｒｕｍ", "hits", id="fullwidth-letters"),
+    pytest.param("e\u0301" * 5000, "ok", id="combining-marks"),
+    pytest.param("the and of to is a an", "error", id="only-stopwords"),
+    pytest.param("!!! ??? ... --- ,,,", "error", id="only-punctuation"),
+    pytest.param("", "error", id="empty"),
+    pytest.param(" \t\n\r ", "error", id="whitespace"),
+    pytest.param("<script>alert(1)</script> checkpoint", "hits", id="html-script"),
+    pytest.param("' OR 1=1 -- quorum", "hits", id="sql-injection-shape"),
+    pytest.param("%s %n %x {0} ${jndi:ldap://x} quorum", "hits", id="format-strings"),
+    pytest.param("0x" + "f" * 5000, "ok", id="huge-hex"),
+    pytest.param("a." * 5000, "ok", id="dotted-run"),
+    pytest.param("Set-VM " * 3000, "hits", id="repeated-cmdlet"),
+]
+
+
+@pytest.mark.parametrize("query,expect", QUERY_CASES)
+def test_search_api_bad_input(real_index, query, expect):
+    started = time.perf_counter()
+    try:
+        result = search(real_index, query)
+    except QueryError as exc:
+        assert expect == "error", f"unexpected QueryError: {exc}"
+        assert str(exc).strip()
+    else:
+        assert expect != "error", f"expected a QueryError, got {len(result.hits)} hits"
+        if expect == "hits":
+            assert result.hits
+        assert_search_well_formed(result, real_index.corpus)
+    assert time.perf_counter() - started < SLOW_CALL
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+@pytest.mark.parametrize("query,expect", QUERY_CASES)
+def test_search_cli_bad_input(runner, cli_env, query, expect, as_json):
+    args = ["search", *(["--json"] if as_json else []), "--", query]
+    result = runner.invoke(cli, args, env=cli_env)
+    assert_clean_exit(result)
+    if expect == "error":
+        assert result.exit_code == 1 and "Error: " in result.output, result.output
+    else:
+        assert result.exit_code == 0, result.output
+        if as_json:
+            data = json.loads(result.stdout)
+            assert expect != "hits" or data["results"]
+        else:
+            assert expect != "hits" or "1. " in result.stdout
+
+
+@pytest.mark.parametrize("args,code,message", [
+    pytest.param(["search"], 2, "Missing argument", id="no-query"),
+    pytest.param(["search", "x", "--limit", "0"], 2, "--limit", id="limit-zero"),
+    pytest.param(["search", "x", "--limit", "-5"], 2, "--limit", id="limit-negative"),
+    pytest.param(["search", "x", "--limit", "9" * 40], 2, "--limit", id="limit-huge"),
+    pytest.param(["search", "x", "--page", "abc"], 2, "--page", id="page-not-a-number"),
+    pytest.param(["search", "x", "--kind", "video"], 2, "--kind", id="unknown-kind"),
+    pytest.param(["search", "quorum", "--version", "Windows 95"], 1, "unknown version", id="unknown-version"),
+    pytest.param(["search", "quorum", "--version", "\x00"], 1, "unknown version", id="nul-version"),
+    pytest.param(["search", "quorum", "--topic", "x' OR '1'='1"], 0, "No results", id="injection-topic"),
+    pytest.param(["show", "../../etc/passwd"], 1, "no article or snippet", id="show-path-traversal"),
+    pytest.param(["show", "quorum\x00"], 1, "no article or snippet", id="show-nul"),
+    pytest.param(["answer", "/nonexistent/q.txt"], 2, "cannot read", id="answer-missing-file"),
+    pytest.param(["answer", "/"], 2, "cannot read", id="answer-directory"),
+    pytest.param(["list", "--topic", "nope"], 0, "0 items", id="list-unknown-topic"),
+])
+def test_cli_bad_options(runner, cli_env, args, code, message):
+    result = runner.invoke(cli, args, env=cli_env)
+    assert_clean_exit(result)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+
+
+QUESTION = "Hi all, we have a two node Hyper-V 2019 cluster. Do we need a witness? Thanks"
+RNG_BYTES = random.Random(7).randbytes(4096)
+
+
+@pytest.mark.parametrize("data,code,message", [
+    pytest.param(b"\xff\xfe" + QUESTION.encode() + b"\xc3", 0, "witness", id="invalid-utf8-around-question"),
+    pytest.param(b"\x80\x81 " + b"cluster quorum witness \xe9\xe8 " * 20, 0, "", id="latin1-bytes-in-utf8"),
+    pytest.param(RNG_BYTES, 1, "binary", id="random-bytes"),
+    pytest.param(b"\x00" * 1000, 1, "binary", id="nul-bytes"),
+    pytest.param(b"", 1, "empty", id="empty-stdin"),
+    pytest.param(b" \n\t\r\n", 1, "empty", id="whitespace-stdin"),
+    pytest.param(b"x" * (1 << 20), 1, "the limit is 20,000", id="one-megabyte"),
+    pytest.param("\ufeff".encode() + QUESTION.encode(), 0, "witness", id="utf8-bom"),
+    pytest.param(QUESTION.replace("\n", "\r\n").encode() + b"\r\n", 0, "witness", id="crlf"),
+    pytest.param(QUESTION.encode("utf-16"), 0, "witness", id="utf16-with-bom"),
+    pytest.param("🔥💥 😀".encode(), 0, "could not find a confident answer", id="only-emoji"),
+])
+def test_answer_cli_stdin_bytes(runner, cli_env, data, code, message):
+    """``hvkb answer -`` gets raw bytes, as from a pipe; Windows PowerShell 5 writes UTF-16 with a BOM."""
+    result = runner.invoke(cli, ["answer", "-"], input=data, env=cli_env)
+    assert_clean_exit(result)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+
+
+def test_answer_cli_jsonl_reports_bad_lines_and_keeps_going(runner, cli_env):
+    lines = [
+        json.dumps({"id": 1, "question": QUESTION}),
+        "{not json",
+        json.dumps(["a", "list"]),
+        json.dumps({"id": 4}),
+        json.dumps({"id": 5, "question": 42}),
+        json.dumps({"id": 6, "question": "x" * (MAX_QUESTION_CHARS + 1)}),
+        json.dumps({"id": 7, "question": "\x00\x01" * 50}),
+        "",
+        json.dumps({"id": 8, "question": "do I need a witness for a 2 node cluster"}),
+    ]
+    result = runner.invoke(cli, ["answer", "--jsonl", "-"], input="\n".join(lines).encode(), env=cli_env)
+    assert_clean_exit(result)
+    assert result.exit_code == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("id") for o in out] == [1, None, None, 4, 5, 6, 7, 8]
+    assert [("error" in o) for o in out] == [False, True, True, True, True, True, True, False]
+    assert out[1]["error"].startswith("line 2: ")
+
+
+# --------------------------------------------------------------------------- 1b. pastes to the drafter
+
+HTML_PAGE = """<!DOCTYPE html>
+<html><head><title>Hyper-V forum</title><style>body { color: red }</style>
+<script>document.write("<p>hidden</p>"); alert("xss")</script></head>
+<body><div class="post"><p>Hi all,</p>
+<p>Our <b>two node</b> Hyper-V 2019 cluster loses quorum when one node reboots.
+Do we need a witness, and which kind?</p>
+<blockquote>On Monday Bob wrote: have you tried turning it off and on</blockquote>
+<p>Thanks,<br>Alice</p></div></body></html>
+"""
+LOG_LINE = "2024-05-01 12:00:00 Hyper-V-VMMS Error 3040 'VM01' failed to start (0x80070005)\n"
+# 5,000 lines of a log: the short form fits under the 20,000-character cap, the long one does not.
+LOG_BELOW = "".join("err\n" for _ in range(4999)) + "err"        # 5,000 lines, 19,999 characters
+LOG_ABOVE = LOG_LINE * 5000                                      # 5,000 lines, ~400,000 characters
+ANSI_ERROR = ("\x1b[31mStart-VM : 'VM01' failed to start.\x1b[0m\n\x1b[31mThe Virtual Machine Management "
+              "Service failed to start the virtual machine 'VM01' because one of the Hyper-V components "
+              "is not running (0x800705AA).\x1b[0m\nHow do I fix this on Windows Server 2019?")
+
+
+def _binary_text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+DRAFT_CASES = [
+    pytest.param("", QueryError, "empty", id="empty"),
+    pytest.param(" \n\t\r\n  ", QueryError, "empty", id="whitespace"),
+    pytest.param("x" * (1 << 20), InputTooLargeError, "the limit is 20,000", id="one-megabyte"),
+    pytest.param(QUESTION + " " * (1 << 20), InputTooLargeError, "the limit is 20,000", id="one-megabyte-padding"),
+    pytest.param(_binary_text(RNG_BYTES), QueryError, "binary", id="binary-utf8-replaced"),
+    pytest.param(bytes(range(256)).decode("latin-1") * 8, QueryError, "binary", id="binary-latin1"),
+    pytest.param("\x00" * 500, QueryError, "binary", id="nul-bytes"),
+    pytest.param(b"quorum witness", QueryError, "must be text", id="bytes-object"),
+    pytest.param(None, QueryError, "must be text", id="none"),
+    pytest.param(12345, QueryError, "must be text", id="number"),
+    pytest.param(HTML_PAGE, Draft, "witness", id="whole-html-page"),
+    pytest.param(LOG_BELOW, Draft, "", id="log-5000-lines-below-cap"),
+    pytest.param(LOG_ABOVE, InputTooLargeError, "the limit is 20,000", id="log-5000-lines-above-cap"),
+    pytest.param("q" * MAX_QUESTION_CHARS, Draft, "", id="exactly-at-cap"),
+    pytest.param("q" * (MAX_QUESTION_CHARS + 1), InputTooLargeError, "20,001", id="one-over-cap"),
+    pytest.param("Hi all,\n\nThanks in advance,\nBob", QueryError, "empty", id="greeting-and-signoff-only"),
+    pytest.param("> quoted line\n> another", QueryError, "empty", id="quoted-reply-only"),
+    pytest.param("<script>alert(1)</script>", QueryError, "empty", id="html-script-only"),
+    pytest.param("😀🔥💥" * 30, Draft, "could not find a confident answer", id="only-emoji"),
+    pytest.param("مرحبا، هل أحتاج إلى شاهد لمجموعة من عقدتين؟", Draft, "", id="right-to-left"),
+    pytest.param("checkpoint AND ( title: \"* ?~2 ^ [a TO", Draft, "", id="whoosh-syntax"),
+    pytest.param(ANSI_ERROR, Draft, "", id="ansi-colored-error"),
+    pytest.param("the of and to is a " * 100, Draft, "", id="only-stopwords"),
+    pytest.param("?!.,;:" * 300, Draft, "", id="only-punctuation"),
+    pytest.param(QUESTION + "\n" + "-- \nAlice\nSenior Admin\nContoso", Draft, "witness", id="with-signature"),
+]
+
+
+@pytest.mark.parametrize("question,outcome,message", DRAFT_CASES)
+def test_answer_question_pastes(real_index, question, outcome, message):
+    started = time.perf_counter()
+    if outcome is Draft:
+        draft = answer_question(real_index, question)
+        assert_draft_well_formed(draft, real_index.corpus)
+        assert message.lower() in draft.draft.lower()
+        # Nothing of a pasted page's markup or script comes back in the draft.
+        assert "<script" not in draft.draft and "alert(" not in draft.draft
+    else:
+        with pytest.raises(outcome) as info:
+            answer_question(real_index, question)
+        assert message in str(info.value)
+        if outcome is InputTooLargeError:
+            assert info.value.limit == MAX_QUESTION_CHARS
+    assert time.perf_counter() - started < SLOW_CALL
+
+
+def test_log_fixtures_have_the_sizes_they_claim():
+    assert LOG_BELOW.count("\n") + 1 == 5000 and len(LOG_BELOW) < MAX_QUESTION_CHARS
+    assert LOG_ABOVE.count("\n") == 5000 and len(LOG_ABOVE) > MAX_QUESTION_CHARS
+
+
+def test_the_html_page_is_answered_from_its_text(real_index):
+    draft = answer_question(real_index, HTML_PAGE)
+    assert draft.answerable and draft.topic == "quorum"
+    assert "hidden" not in draft.draft and "turning it off" not in draft.draft
+
+
+# --------------------------------------------------------------------------- 3. broken content
+
+def _p(folder: str, rel: str, line: int, message: str) -> str:
+    return f"{(BROKEN / folder / rel).resolve()}:{line}: {message}"
+
+
+NEEDS_LIST = ("os_version, cluster, cpu_vendor, guest_os, backup_product, host_count, scvmm, error_code, "
+              "storage, vm_generation, network")
+BROKEN_CASES = {
+    "bad-yaml": [("snippets/quorum-two-node-witness.md", 3, "invalid YAML: mapping values are not allowed here")],
+    "missing-field": [("articles/quorum.md", 1, "article: 'summary' is required")],
+    "wrong-type": [("articles/checkpoints.md", 5, "'tags' must be a list, not dict")],
+    "unknown-topic": [("articles/checkpoints.md", 4, "unknown topic 'backups' (topics.yaml has: quorum, checkpoints)")],
+    "duplicate-ids": [
+        ("topics.yaml", 4, "duplicate topic id 'quorum'"),
+        ("snippets/quorum.md", 2, f"duplicate id 'quorum' (also in {(BROKEN / 'duplicate-ids/articles/quorum.md').resolve()}:2)"),
+    ],
+    "dangling-related": [("articles/quorum.md", 8, "related article 'vm-backup' does not exist")],
+    "dangling-parent": [("snippets/checkpoints-delete-avhdx.md", 3, "parent article 'checkpoint' does not exist")],
+    "empty-body": [
+        ("articles/checkpoints.md", 10, "article body is empty"),
+        ("snippets/quorum-two-node-witness.md", 12, "snippet answer (the body) is empty"),
+    ],
+    "long-snippet": [("snippets/checkpoints-delete-avhdx.md", 9, "snippet answer has 132 words; the limit is 120")],
+    "unknown-need": [("snippets/checkpoints-delete-avhdx.md", 9, f"unknown need 'ram_size' (known: {NEEDS_LIST})")],
+    "unknown-version": [("articles/checkpoints.md", 6, "applies_to: unknown version 'Windows Server 2030' "
+                                                      "(see content/README.md for the version names)")],
+    "several": [
+        ("glossary.yaml", 7, "glossary: 'file share witness' is already listed under 'FSW'"),
+        ("articles/checkpoints.md", 9, "article: 'updated' appears twice"),
+        ("articles/checkpoints.md", 4, "unknown topic 'backups' (topics.yaml has: quorum, checkpoints)"),
+        ("articles/quorum.md", 8, "related article 'vm-backup' does not exist"),
+        ("snippets/checkpoints-delete-avhdx.md", 3, "parent article 'checkpoint' does not exist"),
+        ("snippets/quorum-two-node-witness.md", 10, f"unknown need 'ram_size' (known: {NEEDS_LIST})"),
+        ("snippets/quorum-two-node-witness.md", 12, "snippet answer has 132 words; the limit is 120"),
+    ],
+}
+
+
+def test_every_broken_folder_has_a_case():
+    folders = {p.name for p in BROKEN.iterdir() if p.is_dir() and not p.name.startswith("_")}
+    assert folders == set(BROKEN_CASES)
+
+
+def test_the_valid_base_is_valid(runner):
+    result = runner.invoke(cli, ["check", "--strict", "--content", str(VALID)])
+    assert result.exit_code == 0 and result.stdout.startswith("ok: 2 articles, 2 snippets"), result.output
+
+
+@pytest.mark.parametrize("folder", sorted(BROKEN_CASES))
+def test_check_prints_every_problem_as_file_line_message(runner, folder):
+    result = runner.invoke(cli, ["check", "--content", str(BROKEN / folder)])
+    assert_clean_exit(result, codes=(1,))
+    expected = sorted(_p(folder, rel, line, msg) for rel, line, msg in BROKEN_CASES[folder])
+    assert sorted(result.stdout.splitlines()) == expected
+    n = len(expected)
+    assert f"{n} problem{'s' if n != 1 else ''} found" in result.output
+
+
+def test_one_run_reports_every_problem_of_a_folder(runner):
+    result = runner.invoke(cli, ["check", "--json", "--content", str(BROKEN / "several")])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    files = {Path(p["path"]).relative_to((BROKEN / "several").resolve()).as_posix() for p in data["problems"]}
+    assert files == {"glossary.yaml", "articles/checkpoints.md", "articles/quorum.md",
+                     "snippets/checkpoints-delete-avhdx.md", "snippets/quorum-two-node-witness.md"}
+    assert len(data["problems"]) == len(BROKEN_CASES["several"])
+    with pytest.raises(ContentValidationError) as info:
+        load_corpus(BROKEN / "several")
+    assert len(info.value.errors) == len(BROKEN_CASES["several"])
+
+
+def _valid_copy(tmp_path) -> Path:
+    return copy_content(VALID, tmp_path / "content")
+
+
+def _write(root: Path, rel: str, data: bytes) -> Path:
+    (root / rel).write_bytes(data)
+    return root
+
+
+@pytest.mark.parametrize("make,rel,line,message", [
+    pytest.param(lambda r: _write(r, "articles/quorum.md", (VALID / "articles/quorum.md").read_text()
+                                  .replace("Every node", "Every n\xf6de").encode("latin-1")),
+                 "articles/quorum.md", 11, "not valid UTF-8 (byte 0xf6); save the file as UTF-8", id="latin1-article"),
+    pytest.param(lambda r: _write(r, "topics.yaml", b"- id: quorum\n  title: Qu\xf6rum\n"),
+                 "topics.yaml", 2, "not valid UTF-8 (byte 0xf6); save the file as UTF-8", id="latin1-topics"),
+    pytest.param(lambda r: _write(r, "snippets/checkpoints-delete-avhdx.md",
+                                  (VALID / "snippets/checkpoints-delete-avhdx.md").read_bytes()
+                                  .replace(b"No. Delete", b"No.\x00Delete")),
+                 "snippets/checkpoints-delete-avhdx.md", 9, "contains a NUL byte (binary file?)", id="nul-in-snippet"),
+    pytest.param(lambda r: _write(r, "snippets/checkpoints-delete-avhdx.md", "ab".encode("utf-16")),
+                 "snippets/checkpoints-delete-avhdx.md", 1, "not valid UTF-8 (byte 0xff); save the file as UTF-8",
+                 id="utf16-snippet"),
+    pytest.param(lambda r: (r / "articles" / "extra.md").mkdir(),
+                 "articles/extra.md", 1, None, id="directory-named-md"),
+    pytest.param(lambda r: os.symlink(r / "missing-target.md", r / "articles" / "ghost.md"),
+                 "articles/ghost.md", 1, None, id="dangling-symlink"),
+])
+def test_unreadable_files_are_content_errors(runner, tmp_path, make, rel, line, message):
+    """Bytes written here rather than committed: a binary file in the repository is easy to 'fix' by accident."""
+    root = _valid_copy(tmp_path)
+    make(root)
+    result = runner.invoke(cli, ["check", "--content", str(root)])
+    assert_clean_exit(result, codes=(1,))
+    prefix = f"{(root / rel).resolve()}:{line}: "
+    lines = [ln for ln in result.stdout.splitlines() if ln.startswith(prefix)]
+    assert lines, result.output
+    if message is not None:
+        assert lines[0] == prefix + message
+
+
+def test_crlf_and_bom_files_are_fine(tmp_path):
+    root = _valid_copy(tmp_path)
+    art = root / "articles" / "quorum.md"
+    art.write_bytes(b"\xef\xbb\xbf" + art.read_bytes().replace(b"\n", b"\r\n"))
+    corpus, problems = check_content(root)
+    assert problems == [] and corpus.articles["quorum"].sections[0].line == 13
+
+
+@pytest.fixture(scope="module")
+def good_small_index(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("good-small-index")
+    build_index(load_corpus(VALID), path)
+    return path
+
+
+@pytest.mark.parametrize("folder", sorted(BROKEN_CASES))
+def test_build_refuses_broken_content_and_keeps_the_index(runner, tmp_path, good_small_index, folder):
+    index = tmp_path / "index"
+    shutil.copytree(good_small_index, index)
+    before = read_current(index)
+    result = runner.invoke(cli, ["build", "--content", str(BROKEN / folder), "--index", str(index)])
+    assert_clean_exit(result, codes=(1,))
+    assert "content problem" in result.output and "hint:" in result.output
+    assert read_current(index) == before
+    assert sorted(p.name for p in index.iterdir() if p.is_dir()) == [before]
+    assert search(open_index(index), "witness two node").hits
+    # Commands that open the index keep serving the last good build, and say why.
+    found = runner.invoke(cli, ["search", "witness", "--json", "--content", str(BROKEN / folder), "--index", str(index)])
+    assert_clean_exit(found, codes=(0,))
+    assert json.loads(found.stdout)["results"] and "keeping the last good index" in found.output
+
+
+def test_broken_content_without_an_index_is_a_clear_error(runner, tmp_path):
+    result = runner.invoke(cli, ["search", "witness", "--content", str(BROKEN / "several"),
+                                 "--index", str(tmp_path / "index")])
+    assert_clean_exit(result, codes=(1,))
+    assert "7 content problems" in result.output and "hint:" in result.output
+
+
+# --------------------------------------------------------------------------- 4. damaged index folders
+
+def _seg(build: Path) -> Path:
+    return next(build.glob("*.seg"))
+
+
+def _toc(build: Path) -> Path:
+    return next(build.glob("_MAIN_*.toc"))
+
+
+def _truncate(path: Path, keep: int | None = None) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2 if keep is None else keep])
+
+
+def _scramble(path: Path) -> None:
+    path.write_bytes(random.Random(3).randbytes(max(path.stat().st_size, 64)))
+
+
+DAMAGE = [
+    pytest.param(lambda ix, b: (ix / CURRENT_FILE).write_text("build-20990101-000000-deadbeef\n"), id="current-points-at-missing-build"),
+    pytest.param(lambda ix, b: (ix / CURRENT_FILE).write_text(""), id="current-empty"),
+    pytest.param(lambda ix, b: (ix / CURRENT_FILE).write_bytes(b"\xff\xfe\x00garbage\x9c"), id="current-garbage-bytes"),
+    pytest.param(lambda ix, b: ((ix / CURRENT_FILE).unlink(), (ix / CURRENT_FILE).mkdir()), id="current-is-a-directory"),
+    pytest.param(lambda ix, b: (ix / CURRENT_FILE).unlink(), id="no-current"),
+    pytest.param(lambda ix, b: (shutil.rmtree(b), b.mkdir()), id="build-dir-empty"),
+    pytest.param(lambda ix, b: [p.unlink() for p in list(ix.iterdir()) if p.is_file()], id="index-dir-without-files"),
+    pytest.param(lambda ix, b: _truncate(_toc(b)), id="toc-truncated-half"),
+    pytest.param(lambda ix, b: _truncate(_toc(b), 10), id="toc-truncated-10-bytes"),
+    pytest.param(lambda ix, b: _truncate(_toc(b), 0), id="toc-empty"),
+    pytest.param(lambda ix, b: _scramble(_toc(b)), id="toc-garbage"),
+    pytest.param(lambda ix, b: _toc(b).unlink(), id="toc-missing"),
+    pytest.param(lambda ix, b: _truncate(_seg(b)), id="segment-truncated-half"),
+    pytest.param(lambda ix, b: _truncate(_seg(b), 0), id="segment-empty"),
+    pytest.param(lambda ix, b: _scramble(_seg(b)), id="segment-garbage"),
+    pytest.param(lambda ix, b: _seg(b).unlink(), id="segment-missing"),
+    pytest.param(lambda ix, b: (b / "corpus.json").write_text("{not json"), id="corpus-json-garbage"),
+    pytest.param(lambda ix, b: _truncate(b / "corpus.json"), id="corpus-json-truncated"),
+    pytest.param(lambda ix, b: (b / "corpus.json").write_text("[]"), id="corpus-json-not-an-object"),
+    pytest.param(lambda ix, b: _scramble(b / "corpus.json"), id="corpus-json-binary"),
+    pytest.param(lambda ix, b: (b / "manifest.json").unlink(), id="manifest-missing"),
+    pytest.param(lambda ix, b: (b / "manifest.json").write_text("[1, 2]"), id="manifest-not-an-object"),
+    pytest.param(lambda ix, b: (b / "manifest.json").write_text('{"schema_version": "x"}'), id="manifest-bad-schema-version"),
+    pytest.param(lambda ix, b: (b / "vocab.json").write_text("{"), id="vocab-json-garbage"),
+    pytest.param(lambda ix, b: (b / "vocab.json").write_text("[1, 2, 3]"), id="vocab-json-not-an-object"),
+]
+
+
+@pytest.fixture(scope="module")
+def fixture_index_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("fixture-index-template")
+    build_index(load_corpus(FIXTURE_CONTENT), path)
+    return path
+
+
+def _damaged_copy(template: Path, tmp_path: Path, damage) -> Path:
+    index = tmp_path / "index"
+    shutil.copytree(template, index)
+    damage(index, index / read_current(template))
+    return index
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_ensure_index_rebuilds_a_damaged_index(fixture_index_template, tmp_path, damage):
+    index = _damaged_copy(fixture_index_template, tmp_path, damage)
+    notes: list[str] = []
+    try:
+        kb_index = ensure_index(FIXTURE_CONTENT, index, on_build=notes.append)
+        hits = search(kb_index, "quorum witness").hits
+    except KbError as exc:  # allowed: a clear error that says what to do
+        assert str(exc) and exc.hint, exc
+        return
+    assert hits and hits[0].topic == "quorum"
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_cli_on_a_damaged_index_prints_a_message_and_rebuilds(runner, fixture_index_template, tmp_path, damage):
+    index = _damaged_copy(fixture_index_template, tmp_path, damage)
+    env = {"HVKB_HOME": str(tmp_path / "home"), "HVKB_CONTENT": str(FIXTURE_CONTENT), "HVKB_INDEX": str(index)}
+    result = runner.invoke(cli, ["search", "quorum", "witness", "--json"], env=env)
+    assert_clean_exit(result, codes=(0, 1))
+    if result.exit_code == 0:
+        assert json.loads(result.stdout)["results"]
+    else:
+        assert "Error: " in result.output and "hint:" in result.output
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_hvkb_build_repairs_a_damaged_index(runner, fixture_index_template, tmp_path, damage):
+    """The hint of every index error is `run hvkb build`: that must always work."""
+    index = _damaged_copy(fixture_index_template, tmp_path, damage)
+    result = runner.invoke(cli, ["build", "--content", str(FIXTURE_CONTENT), "--index", str(index)])
+    assert_clean_exit(result, codes=(0,))
+    assert search(open_index(index), "quorum witness").hits
+
+
+# --------------------------------------------------------------------------- 4b. killed and concurrent builds
+
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and fcntl locks are POSIX")
+
+
+def _build_cmd(content: Path, index: Path) -> list[str]:
+    return [sys.executable, "-m", "kb.cli", "build", "--content", str(content), "--index", str(index)]
+
+
+def _subprocess_env(tmp_path: Path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["HVKB_HOME"] = str(tmp_path / "home")
+    env.pop("HVKB_INDEX", None)
+    env.pop("HVKB_CONTENT", None)
+    return env
+
+
+def _assert_index_usable(index: Path) -> None:
+    kb_index = open_index(index)
+    assert search(kb_index, "quorum witness").hits
+    kb_index.close()
+
+
+@pytest.fixture
+def previous_index(tmp_path, fixture_index_template) -> Path:
+    index = tmp_path / "index"
+    shutil.copytree(fixture_index_template, index)
+    return index
+
+
+@pytest.mark.slow
+@POSIX_ONLY
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5, "tmp-dir-appears"])
+def test_build_killed_with_sigkill_keeps_the_previous_index(tmp_path, previous_index, delay):
+    index = previous_index
+    before = read_current(index)
+    proc = subprocess.Popen(_build_cmd(REAL_CONTENT, index), cwd=ROOT, env=_subprocess_env(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        if delay == "tmp-dir-appears":
+            deadline = time.monotonic() + 30
+            while not list(index.glob(".tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.002)
+        else:
+            time.sleep(delay)
+        proc.kill()
+    finally:
+        proc.wait(timeout=30)
+        proc.stderr.close()
+    after = read_current(index)
+    # Either the kill came first (old build live) or the build had finished (new build live).
+    assert after == before or (after != before and (index / after / "manifest.json").is_file())
+    _assert_index_usable(index)
+    if delay == "tmp-dir-appears" and proc.returncode == -9:
+        assert list(index.glob(".tmp-*")), "the kill should have left a half-written build behind"
+    result = build_index(load_corpus(FIXTURE_CONTENT), index)
+    assert read_current(index) == result.path.name
+    assert not list(index.glob(".tmp-*"))
+    assert len(list(index.glob("build-*"))) <= 2
+    _assert_index_usable(index)
+
+
+@pytest.mark.slow
+@POSIX_ONLY
+def test_build_leaves_no_stale_pointer_files(tmp_path, previous_index):
+    """A kill between writing ``.CURRENT.<id>`` and renaming it leaves that file: the next build removes it."""
+    stale = previous_index / f".{CURRENT_FILE}.20990101-000000-deadbeef"
+    stale.write_text("build-20990101-000000-deadbeef\n")
+    build_index(load_corpus(FIXTURE_CONTENT), previous_index)
+    assert not stale.exists()
+
+
+@pytest.mark.slow
+@POSIX_ONLY
+@pytest.mark.parametrize("n", [2, 3])
+def test_concurrent_builds_all_succeed_and_leave_a_valid_index(tmp_path, previous_index, n):
+    index = previous_index
+    env = _subprocess_env(tmp_path)
+    procs = [subprocess.Popen(_build_cmd(REAL_CONTENT, index), cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(n)]
+    # Readers keep opening and searching while the builds swap builds in and out.
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def read_loop():
+        while not stop.is_set():
+            try:
+                kb_index = open_index(index)
+                search(kb_index, "live migration").hits
+                kb_index.close()
+            except KbError:
+                pass  # a build removed between reading CURRENT and opening it: a clear, retryable error
+            except Exception as exc:  # noqa: BLE001 - the point of this test
+                problems.append(f"{type(exc).__name__}: {exc}")
+
+    reader = threading.Thread(target=read_loop)
+    reader.start()
+    try:
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        stop.set()
+        reader.join()
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert "Traceback" not in err and out.startswith("Indexed ")
+    assert not list(index.glob(".tmp-*"))
+    assert len(list(index.glob("build-*"))) <= 2
+    kb_index = open_index(index)
+    assert len(kb_index.corpus.articles) == len(load_corpus(REAL_CONTENT).articles)
+    assert search(kb_index, "live migration").hits
+    assert not problems, problems[:5]
+
+
+def test_threads_share_one_index_safely(real_index):
+    queries = ["quorum witness", "live migration processor", "checkpoint avhdx merge", "dynamic memory sql",
+               "integration services time sync", "0x80070005", "Set-VMProcessor", "quorom"]
+    expected = {q: [h.id for h in search(real_index, q).hits] for q in queries}
+    drafts = {q: answer_question(real_index, q).confidence for q in queries}
+    problems: list[str] = []
+
+    def worker(seed: int):
+        rng = random.Random(seed)
+        for _ in range(25):
+            q = rng.choice(queries)
+            try:
+                if rng.random() < 0.3:
+                    assert answer_question(real_index, q).confidence == drafts[q]
+                else:
+                    assert [h.id for h in search(real_index, q).hits] == expected[q]
+            except Exception as exc:  # noqa: BLE001 - collected and reported below
+                problems.append(f"{q!r}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not problems, problems[:5]
