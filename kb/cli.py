@@ -260,7 +260,13 @@ def _read_input(source: str) -> str:
             data = Path(source).read_bytes()
         except OSError as exc:
             raise click.BadParameter(f"cannot read {source}: {exc.strerror}", param_hint="FILE") from None
-    return data.decode("utf-8", errors="replace")
+    import codecs
+
+    # Windows tools (PowerShell's `>`, Notepad) write UTF-16 with a byte-order mark.
+    # (ASCII text in UTF-16 is about half NUL bytes; without those, \xff\xfe is just a bad UTF-8 start.)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and data.count(b"\0") >= len(data) // 4:
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
 
 
 @cli.command()

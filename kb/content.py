@@ -150,7 +150,7 @@ def content_files(content_dir: Path) -> list[Path]:
     files = [content_dir / "topics.yaml", content_dir / "glossary.yaml"]
     files += sorted((content_dir / "articles").glob("*.md"))
     files += sorted((content_dir / "snippets").glob("*.md"))
-    return [f for f in files if f.is_file()]
+    return [f for f in files if f.is_file() or f.is_symlink()]
 
 
 def content_hash(content_dir: Path) -> str:
@@ -158,12 +158,19 @@ def content_hash(content_dir: Path) -> str:
     h = hashlib.sha256()
     for f in content_files(content_dir):
         h.update(f.relative_to(content_dir).as_posix().encode() + b"\0")
-        h.update(f.read_bytes() + b"\0")
+        try:
+            h.update(f.read_bytes() + b"\0")
+        except OSError:
+            h.update(b"\1unreadable\0")  # reported by the loader; the hash only needs to be stable
     return h.hexdigest()
 
 
 def _read_text(path: Path, errors: list[ContentError]) -> str | None:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        errors.append(ContentError(path, 1, f"cannot read the file: {exc.strerror or exc}"))
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import struct
 import shutil
 import threading
 import time
@@ -216,18 +218,30 @@ def _write_json(path: Path, data) -> None:
 def _cleanup(index_dir: Path, keep: set[str]) -> None:
     """Remove dead temporary builds and superseded builds (called while holding the build lock)."""
     for child in index_dir.iterdir():
-        if child.name in keep or not child.is_dir():
+        if child.name in keep:
             continue
-        if child.name.startswith((".tmp-", "build-")):
+        if child.name.startswith(f".{CURRENT_FILE}.") and child.is_file():
+            child.unlink(missing_ok=True)  # a pointer file left by a build killed before its swap
+        elif child.is_dir() and child.name.startswith((".tmp-", "build-")):
             shutil.rmtree(child, ignore_errors=True)
 
 
+class _Unreadable(str):
+    """A CURRENT pointer that exists but cannot be read: treated as a damaged index."""
+
+
 def read_current(index_dir: Path) -> str | None:
+    """Name of the live build, ``None`` when nothing was built; an unreadable pointer is flagged."""
+    path = Path(index_dir) / CURRENT_FILE
     try:
-        name = (Path(index_dir) / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        name = path.read_text(encoding="utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return name or None
+    except (OSError, UnicodeDecodeError):
+        return _Unreadable("?")
+    if not name or "/" in name or "\\" in name or not name.startswith("build-"):
+        return _Unreadable(name[:40] or "?")
+    return name
 
 
 def build_index(corpus: Corpus, index_dir: Path,
@@ -250,6 +264,8 @@ def build_index(corpus: Corpus, index_dir: Path,
         raise BuildLockedError(f"another build of {index_dir} is still running") from None
     try:
         previous = read_current(index_dir)
+        if isinstance(previous, _Unreadable):
+            previous = None
         _cleanup(index_dir, keep={previous} if previous else set())
         build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
         tmp = index_dir / f".tmp-{build_id}"
@@ -276,6 +292,8 @@ def build_index(corpus: Corpus, index_dir: Path,
         os.replace(tmp, final)
         pointer = index_dir / f".{CURRENT_FILE}.{build_id}"
         pointer.write_text(final.name + "\n", encoding="utf-8")
+        if (index_dir / CURRENT_FILE).is_dir():  # a damaged index: make room for the pointer
+            shutil.rmtree(index_dir / CURRENT_FILE)
         os.replace(pointer, index_dir / CURRENT_FILE)
         # Keep the previous build one more round: a server may still be reading it.
         _cleanup(index_dir, keep={final.name} | ({previous} if previous else set()))
@@ -286,6 +304,11 @@ def build_index(corpus: Corpus, index_dir: Path,
 
 # --------------------------------------------------------------------------- opening
 
+# What reading a damaged index can raise: truncated or garbage JSON, pickles and whoosh segments.
+_INDEX_DAMAGE = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeDecodeError,
+                 struct.error, pickle.UnpicklingError, whoosh_index.IndexError)
+
+
 class KbIndex:
     """An opened, complete build: whoosh index, corpus snapshot, vocabulary and manifest."""
 
@@ -293,15 +316,24 @@ class KbIndex:
         self.path = Path(path)
         try:
             self.manifest = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+            if not isinstance(self.manifest, dict) or self.manifest.get("schema_version") != SCHEMA_VERSION:
+                raise ValueError("manifest.json is not this version's manifest")
             self.corpus = Corpus.from_dict(json.loads((self.path / "corpus.json").read_text(encoding="utf-8")))
             self.vocab: dict[str, int] = json.loads((self.path / "vocab.json").read_text(encoding="utf-8"))
+            if not isinstance(self.vocab, dict):
+                raise ValueError("vocab.json is not a word -> count mapping")
             self.ix = whoosh_index.open_dir(str(self.path))
+            # Read every segment once now, so damage shows here and not in the middle of a search.
+            with self.ix.searcher() as probe:
+                if probe.doc_count() != self.manifest.get("documents"):
+                    raise ValueError("the whoosh segment does not hold the documents the manifest lists")
+                for fieldname in ("title", "body"):
+                    list(probe.lexicon(fieldname))
         except FileNotFoundError as exc:
-            raise IndexCorruptError(f"index at {self.path} is incomplete ({Path(exc.filename).name} is missing)") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(f"index at {self.path} is unreadable: {exc}") from None
-        except whoosh_index.IndexError as exc:  # EmptyIndexError and friends
-            raise IndexCorruptError(f"index at {self.path} is unreadable: {exc}") from None
+            raise IndexCorruptError(f"index at {self.path} is incomplete ({Path(exc.filename or '?').name} is missing)"
+                                    ) from None
+        except _INDEX_DAMAGE as exc:
+            raise IndexCorruptError(f"index at {self.path} is unreadable: {type(exc).__name__}: {exc}") from None
         self.build_id = self.manifest.get("build_id", "")
         self._local = threading.local()
         from kb.fuzzy import Speller  # built once per opened index, reused by every search
@@ -338,7 +370,7 @@ def open_index(index_dir: Path) -> KbIndex:
     name = read_current(index_dir)
     if name is None:
         raise IndexMissingError(f"no index at {index_dir}")
-    if "/" in name or "\\" in name or not (index_dir / name).is_dir():
+    if isinstance(name, _Unreadable) or not (index_dir / name).is_dir():
         raise IndexCorruptError(f"index at {index_dir} points at a missing build {name!r}")
     return KbIndex(index_dir / name)
 
