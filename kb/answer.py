@@ -18,7 +18,7 @@ from kb.errors import InputTooLargeError, QueryError
 from kb.facts import CLARIFYING_QUESTIONS, Facts, clean_question, detect_facts
 from kb.search import Hit, search
 from kb.settings import MAX_QUESTION_CHARS
-from kb.text import words
+from kb.text import is_identifier, words
 from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 
 RRF_K = 10                 # reciprocal-rank constant: small, so the first few ranks dominate
@@ -32,6 +32,7 @@ ANSWERABLE_THRESHOLD = 0.42  # below this confidence the draft says it has no co
 MAX_SNIPPETS = 2
 MAX_CLARIFYING = 3
 MAX_SEARCH_CHARS = 1500    # a long paste is searched by its first part (questions come first)
+MAX_SEARCH_WORDS = 40      # ...and by its most specific words: fewer, rarer terms rank as well, faster
 BINARY_RATIO = 0.1         # more than this share of control / replacement chars: not text
 
 # Stop words for the fuzzy comparison: what every forum question says.
@@ -112,12 +113,33 @@ def _phrasings(kb_index) -> _Phrasings:
     return p
 
 
+def specific_words(text: str, vocab: dict[str, int], limit: int = MAX_SEARCH_WORDS) -> str:
+    """The ``limit`` most specific words of a question, in their order: rare corpus words first.
+
+    Identifiers (versions, codes, cmdlets) always count as specific; words the corpus does not know
+    (typos, product names) rank with the rare ones so the speller and glossary still see them.
+    """
+    from kb.index import STOPWORDS
+
+    seen: dict[str, int] = {}
+    for i, w in enumerate(words(text)):
+        if w in STOPWORDS or w in seen or len(w) < 2:
+            continue
+        seen[w] = i
+    if len(seen) <= limit:
+        return " ".join(seen)
+    def rarity(w: str) -> int:
+        return 0 if is_identifier(w) else vocab.get(w, 1)
+    keep = sorted(seen, key=lambda w: (rarity(w), seen[w]))[:limit]
+    return " ".join(sorted(keep, key=seen.get))
+
+
 def retrieve(kb_index, question: str) -> Candidates:
     """Rank snippets and articles for a cleaned question; fuse rankings; aggregate by topic."""
     corpus = kb_index.corpus
     text = question[:MAX_SEARCH_CHARS]
     try:
-        result = search(kb_index, text, limit=RETRIEVE_LIMIT)
+        result = search(kb_index, specific_words(text, kb_index.vocab), limit=RETRIEVE_LIMIT, excerpts=False)
         hits = result.hits
     except QueryError:
         hits = []
@@ -202,8 +224,8 @@ def _pick_snippets(c: Candidates, corpus: Corpus) -> list[Snippet]:
 
 # --------------------------------------------------------------------------- compose
 
-DETAIL_SENTENCES = 2       # extra sentences taken from the best-matching article section
-DETAIL_MAX_WORDS = 70
+DETAIL_SENTENCES = 3       # extra sentences taken from the best-matching article section
+DETAIL_MAX_WORDS = 100
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
 
 
@@ -343,11 +365,17 @@ def draft_answer(question: str, candidates: Candidates, facts: Facts, corpus: Co
         seen.add(doc_id)
         sources.append(Source(doc_id, doc.title, doc.topic, doc.kind, score, section))
 
-    for s in snippets:
+    # Best first: the main snippet, the article search ranks highest (often its parent; when not,
+    # the nearest other reading of the question), then the rest of what the answer is built from.
+    if snippets:
+        add(snippets[0].id, candidates.snippet_scores.get(snippets[0].id, 0.0))
+    for h in candidates.article_hits[:1]:
+        add(h.id, h.score, h.section)
+    for s in snippets[1:]:
         add(s.id, candidates.snippet_scores.get(s.id, 0.0))
     for s in snippets:
         add(s.article, candidates.topic_scores.get(s.topic, 0.0))
-    for h in candidates.article_hits[:3]:
+    for h in candidates.article_hits[1:3]:
         add(h.id, h.score, h.section)
 
     md: list[str] = ["Hi,", ""]

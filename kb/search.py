@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from whoosh import highlight
 from whoosh.query import And, Or, Phrase, Term
 
 from kb.errors import QueryError
@@ -163,22 +162,58 @@ def _filter(topic: str | None, kind: str | None, version: str | None):
     return And(subs) if subs else None
 
 
-_FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
-_FRAGMENTER = highlight.ContextFragmenter(maxchars=EXCERPT_CHARS, surround=60)
+_WORD_RE = re.compile(r"\w[\w.-]*\w|\w")
 
 
-def _excerpt(hit) -> str:
+def make_excerpt(body: str, query_terms: set[str], width: int = EXCERPT_CHARS) -> str:
+    """An HTML-escaped window of ``body`` around the first run of query words, marked with <mark>.
+
+    Words are compared by their stemmed analysis, so "migrations" marks for the query "migration".
+
+    >>> make_excerpt("Live migration needs a network. Quorum is votes.", {"quorum"}, width=30)
+    '… <mark>Quorum</mark> is votes.'
+    """
     from html import escape
 
-    try:
-        text = hit.highlights("body", top=2)
-    except (KeyError, ValueError):
-        text = ""
-    if text:
-        return text.replace("\n", " ")
-    body = hit.get("body") or ""
-    short = body[:EXCERPT_CHARS].rsplit(" ", 1)[0] + ("…" if len(body) > EXCERPT_CHARS else "")
-    return escape(short.replace("\n", " "), quote=False)
+    from kb.index import stem_word
+
+    text = body.replace("\n", " ")
+    spans = []
+    for m in _WORD_RE.finditer(text):
+        w = m.group(0).lower()
+        if w in query_terms or stem_word(w) in query_terms:
+            spans.append((m.start(), m.end()))
+    if not spans:
+        cut = text[:width].rsplit(" ", 1)[0] if len(text) > width else text
+        return escape(cut, quote=False) + ("…" if len(text) > width else "")
+    # The window that holds the most matches, starting a little before its first one.
+    best_i, best_n = 0, 0
+    for i, (st, _en) in enumerate(spans):
+        n = sum(1 for s2, e2 in spans[i:] if e2 <= st + width)
+        if n > best_n:
+            best_i, best_n = i, n
+    start = max(0, spans[best_i][0] - width // 4)
+    if start:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < spans[best_i][0] else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > spans[best_i][1] else end
+    out, pos = [], start
+    for st, en in spans:
+        if st < start or en > end:
+            continue
+        out.append(escape(text[pos:st], quote=False))
+        out.append(f"<mark>{escape(text[st:en], quote=False)}</mark>")
+        pos = en
+    out.append(escape(text[pos:end], quote=False))
+    return ("… " if start else "") + "".join(out).strip() + (" …" if end < len(text) else "")
+
+
+def _query_terms(text: str) -> set[str]:
+    """Analyzed (stemmed) terms of the words a user typed, for marking excerpts."""
+    return {t for w in words(text) for t, _variant in _analyze(_STEM, w)}
 
 
 def clean_query(query) -> str:
@@ -192,7 +227,7 @@ def clean_query(query) -> str:
 
 
 def search(kb_index: KbIndex, query: str, limit: int = 10, topic: str | None = None, kind: str | None = None,
-           version: str | None = None, page: int = 1) -> SearchResult:
+           version: str | None = None, page: int = 1, excerpts: bool = True) -> SearchResult:
     """Search the index; results are one per document (best section wins), best first.
 
     :raises QueryError: empty query, unknown kind/version filter, or nothing searchable.
@@ -205,9 +240,8 @@ def search(kb_index: KbIndex, query: str, limit: int = 10, topic: str | None = N
     searcher = kb_index.searcher()
     want = page * limit
     # optimize=False: whoosh's block-quality skipping costs more than it saves on wide OR queries.
-    results = searcher.search(wq, filter=flt, limit=max(want * 4, 40), terms=True, optimize=False)
-    results.fragmenter = _FRAGMENTER
-    results.formatter = _FORMATTER
+    results = searcher.search(wq, filter=flt, limit=max(want * 4, 40), optimize=False)
+    marks = (_query_terms(q) | {t for c in corrections.values() for t, _v in _analyze(_STEM, c)}) if excerpts else set()
     seen: dict[str, int] = {}
     ordered = []
     for r in results:
@@ -223,7 +257,8 @@ def search(kb_index: KbIndex, query: str, limit: int = 10, topic: str | None = N
         doc = corpus.get(r["id"])
         hits.append(Hit(
             id=r["id"], kind=r["kind"], topic=r["topic"], section=r.get("section"),
-            title=doc.title if doc else r["title"], score=float(r.score), excerpt=_excerpt(r),
+            title=doc.title if doc else r["title"], score=float(r.score),
+            excerpt=make_excerpt(r.get("body") or "", marks) if excerpts else "",
             section_title=r.get("section_title"), applies_to=tuple(doc.applies_to) if doc else (),
             parent=getattr(doc, "article", None),
         ))

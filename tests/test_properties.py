@@ -7,6 +7,7 @@ decoded the way ``hvkb answer -`` decodes stdin. Example counts stay moderate so
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -49,6 +50,9 @@ texts = st.one_of(forum_text, any_text, st.text(max_size=300), stdin_text)
 
 # --------------------------------------------------------------------------- search
 
+MARK_RE = re.compile(r"</?mark>")
+
+
 def _check_search(kb_index, result, limit=None, topic=None, kind=None):
     corpus = kb_index.corpus
     ids = [h.id for h in result.hits]
@@ -60,6 +64,8 @@ def _check_search(kb_index, result, limit=None, topic=None, kind=None):
         assert doc is not None, h.id
         assert h.kind in KINDS and h.kind == doc.kind
         assert h.score >= 0
+        # The excerpt is HTML shown as is: only <mark> tags, everything else escaped.
+        assert "<" not in MARK_RE.sub("", h.excerpt) and ">" not in MARK_RE.sub("", h.excerpt)
         if kind:
             assert h.kind == kind
         if topic:

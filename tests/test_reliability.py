@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,9 @@ def assert_search_well_formed(result, corpus) -> None:
         doc = corpus.get(h.id)
         assert doc is not None, f"hit {h.id!r} is not in the corpus"
         assert h.kind in KINDS and h.kind == doc.kind
+        # The excerpt is HTML shown as is: only <mark> tags, everything else escaped.
+        bare = re.sub(r"</?mark>", "", h.excerpt)
+        assert "<" not in bare and ">" not in bare, h.excerpt
     json.dumps(result.to_dict())
 
 
@@ -305,6 +309,23 @@ def test_answer_question_pastes(real_index, question, outcome, message):
 def test_log_fixtures_have_the_sizes_they_claim():
     assert LOG_BELOW.count("\n") + 1 == 5000 and len(LOG_BELOW) < MAX_QUESTION_CHARS
     assert LOG_ABOVE.count("\n") == 5000 and len(LOG_ABOVE) > MAX_QUESTION_CHARS
+
+
+def test_excerpts_escape_markup_from_the_content(real_index):
+    """Excerpts are inserted into pages as HTML: angle brackets in the content come back escaped."""
+    from kb.markdown import plain_text
+
+    checked = 0
+    for doc in [*real_index.corpus.articles.values(), *real_index.corpus.snippets.values()]:
+        body = plain_text(doc.body if doc.kind == "article" else doc.answer)
+        m = re.search(r"((?:[\w-]+\W+){1,3})<\w+>", body)
+        if not m:
+            continue
+        result = search(real_index, m.group(1), limit=20)
+        assert_search_well_formed(result, real_index.corpus)
+        checked += any("&lt;" in h.excerpt for h in result.hits)
+    if checked == 0:
+        pytest.skip("no content text with <placeholders> to check")
 
 
 def test_the_html_page_is_answered_from_its_text(real_index):
@@ -700,3 +721,42 @@ def test_threads_share_one_index_safely(real_index):
     for t in threads:
         t.join()
     assert not problems, problems[:5]
+
+
+# --------------------------------------------------------------------------- 5. scripts/load.py
+
+def _load_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hvkb_load_script", ROOT / "scripts" / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("host", ["example.com", "10.0.0.1", "0.0.0.0", "127.0.0.1.nip.io", "localhost.example.com",
+                                  "::", "169.254.169.254"])
+def test_load_script_refuses_other_hosts(host, capsys):
+    load = _load_script()
+    with pytest.raises(SystemExit) as info:
+        load.main(["--host", host, "--seconds", "1"])
+    assert "refusing host" in str(info.value.code)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "[::1]", "LOCALHOST"])
+def test_load_script_accepts_this_machine(host):
+    assert _load_script().check_host(host) in ("127.0.0.1", "localhost", "::1")
+
+
+@pytest.mark.slow
+@POSIX_ONLY
+def test_load_script_smoke_with_a_rebuild(tmp_path):
+    """Start a server, drive it for a few seconds with one rebuild in the middle: no failed request."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "load.py"), "--start-server", "--seconds", "6",
+                           "--clients", "8", "--rebuild-at", "1", "--json", "--content", str(FIXTURE_CONTENT)],
+                          cwd=ROOT, env=_subprocess_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    assert data["endpoints"]["all"]["requests"] > 0 and data["endpoints"]["all"]["errors"] == 0
+    assert data["rebuilds"][0]["exit_code"] == 0 and data["rebuilds"][0]["build_after"]
