@@ -132,7 +132,7 @@ def build_query(kb_index: KbIndex, text: str) -> tuple[Or, dict[str, str], list[
     expansions: list[str] = []
     glossary = kb_index.corpus.glossary
     # Look for glossary phrases in the text as typed and as corrected ("intergration services").
-    for seq in {tuple(distinct), tuple(corrections.get(w, w) for w in typed[:MAX_QUERY_WORDS])}:
+    for seq in {tuple(typed[:MAX_QUERY_WORDS]), tuple(corrections.get(w, w) for w in typed[:MAX_QUERY_WORDS])}:
         for match in glossary.find(list(seq)):
             for alt in glossary.alternatives(match):
                 if alt not in expansions and alt not in seen:
