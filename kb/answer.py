@@ -33,6 +33,7 @@ MAX_SNIPPETS = 2
 MAX_CLARIFYING = 3
 MAX_SEARCH_CHARS = 1500    # a long paste is searched by its first part (questions come first)
 MAX_SEARCH_WORDS = 40      # ...and by its most specific words: fewer, rarer terms rank as well, faster
+MIN_CONTENT_WORDS = 2      # "vm fails" says too little to answer; ask instead
 BINARY_RATIO = 0.1         # more than this share of control / replacement chars: not text
 
 # Stop words for the fuzzy comparison: what every forum question says.
@@ -86,6 +87,7 @@ class Candidates:
     fuzzy: dict[str, float]          # snippet id -> best phrasing similarity 0..100
     top_bm25: float
     search_words: int
+    content_words: int = 0           # words left after dropping what every question says
 
 
 # --------------------------------------------------------------------------- retrieve
@@ -174,7 +176,7 @@ def retrieve(kb_index, question: str) -> Candidates:
     for topic, scores in per_topic.items():
         topic_scores[topic] += sum(scores)
     return Candidates(dict(fused), article_hits, dict(topic_scores), fuzzy,
-                      hits[0].score if hits else 0.0, len(set(words(text))))
+                      hits[0].score if hits else 0.0, len(set(words(text))), len(set(qf.split())))
 
 
 # --------------------------------------------------------------------------- decide
@@ -198,6 +200,9 @@ def _confidence(c: Candidates, facts: Facts, best: Snippet | None) -> tuple[floa
     elif not facts.mentions_virtualization and not facts.mentions_hyperv:
         conf = min(conf, 0.3)
         reason = "it does not look like a Hyper-V question"
+    elif c.content_words < MIN_CONTENT_WORDS:
+        conf = min(conf, 0.3)
+        reason = "the question is too short to tell what is asked"
     return max(0.0, min(conf, 1.0)), reason
 
 

@@ -266,7 +266,8 @@ def build_index(corpus: Corpus, index_dir: Path,
         previous = read_current(index_dir)
         if isinstance(previous, _Unreadable):
             previous = None
-        _cleanup(index_dir, keep={previous} if previous else set())
+        # Only leftovers of dead builds go now; earlier builds stay until this one is live.
+        _cleanup(index_dir, keep={p.name for p in index_dir.glob("build-*")})
         build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
         tmp = index_dir / f".tmp-{build_id}"
         tmp.mkdir()
@@ -316,8 +317,11 @@ class KbIndex:
         self.path = Path(path)
         try:
             self.manifest = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
-            if not isinstance(self.manifest, dict) or self.manifest.get("schema_version") != SCHEMA_VERSION:
-                raise ValueError("manifest.json is not this version's manifest")
+            if not isinstance(self.manifest, dict):
+                raise ValueError("manifest.json is not a manifest")
+            if self.manifest.get("schema_version") != SCHEMA_VERSION:
+                raise IndexStaleError(f"index at {self.path} was built by another hvkb version "
+                                      f"(schema {self.manifest.get('schema_version')!r}, this one uses {SCHEMA_VERSION})")
             self.corpus = Corpus.from_dict(json.loads((self.path / "corpus.json").read_text(encoding="utf-8")))
             self.vocab: dict[str, int] = json.loads((self.path / "vocab.json").read_text(encoding="utf-8"))
             if not isinstance(self.vocab, dict):
@@ -351,7 +355,10 @@ class KbIndex:
         """A whoosh searcher for this thread (whoosh searchers are not shared across threads)."""
         s = getattr(self._local, "searcher", None)
         if s is None:
-            s = self._local.searcher = self.ix.searcher()
+            try:
+                s = self._local.searcher = self.ix.searcher()
+            except _INDEX_DAMAGE as exc:  # the build was removed or damaged after it was opened
+                raise IndexCorruptError(f"index at {self.path} can no longer be read: {exc}") from None
         return s
 
     def close(self) -> None:

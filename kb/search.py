@@ -24,6 +24,7 @@ SYNONYM_BOOST = 0.5      # glossary alternatives of a query phrase
 CORRECTION_BOOST = 0.35  # typo corrections: always below what was typed
 COORD_SCALE = 0.9        # bonus for matching more of the query's words (OR, not AND)
 MAX_QUERY_WORDS = 64     # a pasted wall of text is searched by its first distinct words
+MAX_QUERY_CHARS = 2_000  # ...and no more than its first 2,000 characters are even read
 KINDS = ("article", "snippet")
 EXCERPT_CHARS = 220
 
@@ -220,7 +221,7 @@ def clean_query(query) -> str:
     """Normalize a query string; :raises QueryError: not text, or empty."""
     if not isinstance(query, str):
         raise QueryError("the query must be text")
-    q = normalize(query).strip()
+    q = normalize(query[:MAX_QUERY_CHARS * 2]).strip()[:MAX_QUERY_CHARS]
     if not q:
         raise QueryError("the query is empty")
     return q

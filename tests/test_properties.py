@@ -90,7 +90,8 @@ def test_search_never_raises_and_is_well_formed(real_index, query):
 
 @FEW
 @given(query=forum_text, limit=st.integers(-5, 500), page=st.integers(-5, 10**6),
-       topic=st.one_of(st.none(), st.sampled_from(["quorum", "live-migration", "checkpoints", "nope"]), st.text(max_size=20)),
+       topic=st.one_of(st.none(), st.sampled_from(["quorum", "live-migration", "checkpoints", "nope"]),
+                       st.text(max_size=20)),
        kind=st.one_of(st.none(), st.sampled_from([*KINDS, "video", ""])),
        version=st.one_of(st.none(), st.sampled_from(["2012 R2", "Windows Server 2019", "ws2016", "Windows 95", ""]),
                          st.text(max_size=20)))
@@ -165,8 +166,8 @@ def test_find_versions_returns_known_names_once(text):
 
 
 @FEW
-@given(entries=st.lists(st.one_of(st.sampled_from([*ALL_VERSIONS, *(v + "+" for v in ALL_VERSIONS)]), st.text(max_size=30)),
-                        max_size=6))
+@given(entries=st.lists(st.one_of(st.sampled_from([*ALL_VERSIONS, *(v + "+" for v in ALL_VERSIONS)]),
+                                  st.text(max_size=30)), max_size=6))
 def test_expand_applies_to_raises_only_value_error(entries):
     try:
         out = expand_applies_to(entries)
@@ -196,9 +197,10 @@ def test_clean_question_and_strip_html_never_raise(text):
 
 yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30),
                          st.dates())
-yaml_values = st.recursive(yaml_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                                  st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                           max_leaves=8)
+yaml_values = st.recursive(
+    yaml_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=8)
 FIELD_NAMES = ["id", "title", "topic", "tags", "applies_to", "summary", "related", "updated", "article", "questions",
                "conditions", "needs", "extra"]
 front_matter = st.dictionaries(st.sampled_from(FIELD_NAMES), yaml_values, max_size=9)

@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""Load-test a running hvkb web server: concurrent searches and drafts, latency percentiles, errors.
+
+Usage:
+  python scripts/load.py --start-server --seconds 30 --rebuild-at 10
+  python scripts/load.py --port 8000 --seconds 60
+  python scripts/load.py --port 8000 --rebuild-at 20 --index ~/.local/share/hvkb/index
+
+32 client threads (``--clients``) send a fixed mix of ``GET /api/search?q=...`` and
+``POST /api/answer`` ``{"question": ...}`` for ``--seconds`` or ``--max-requests``, whichever
+comes first, and report requests/s, p50/p95/p99 latency and errors (non-2xx answers, bad bodies,
+exceptions) per endpoint. ``--rebuild-at S`` (repeatable) runs ``hvkb build`` at S seconds from a
+temporary copy of the content with one article touched, so the build really changes, and reports
+how long the server took to serve the new build and what failed around it. ``--start-server``
+starts ``hvkb serve`` on a free port with a temporary HVKB_HOME and stops it at the end.
+
+Only a server on this machine is driven: any host but 127.0.0.1, localhost or ::1 is refused.
+Exit code: 0 when no request failed, 1 otherwise, 2 for bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_SECONDS = 60.0
+DEFAULT_MAX_REQUESTS = 200_000   # a hard bound even when --seconds is large
+DEFAULT_CLIENTS = 32
+REQUEST_TIMEOUT = 30.0           # seconds; a request slower than this counts as an error
+REBUILD_WINDOW = 5.0             # seconds after a rebuild's swap in which failures are attributed to it
+TOUCHED_ARTICLE = "quorum.md"    # the article a rebuild appends a sentence to
+
+# The mix: what forum helpers search for, typos and pasted syntax included; every one answers 200.
+SEARCHES = [
+    "quorum witness", "two node cluster witness", "quorom", "live migration", "live migration failed 0x8009030e",
+    "Set-VMProcessor CompatibilityForMigrationEnabled", "processor compatibility", "checkpoint avhdx merge",
+    "delete avhdx", "production checkpoint", "dynamic memory sql server", "smart paging", "integration services",
+    "time sync domain controller", "usn rollback", "vm generation 2 secure boot", "gen 1 vs gen 2",
+    "hyper-v replica", "replica frequency 30 seconds", "cluster shared volume redirected", "CSV cache",
+    "virtual switch vlan", "vmq", "linux guest backup", "licensing standard two vms", "core licensing",
+    "KB5034441", "0x80070005", "vmms.exe", "Windows Server 2012 R2", "2k8r2 cluster", "azure connect",
+    "checkpoint AND (", "title: quorum", '"live migration', "witness^2 quorum~1", "💥 cluster quorum",
+    "C:\\ClusterStorage\\Volume1", "the vm won't start after a checkpoint",
+]
+QUESTIONS = [
+    "Hi all, we have a two node Hyper-V 2019 cluster. Do we need a witness? Thanks",
+    "Live migration between our Intel and AMD hosts fails, what can I do?",
+    "Can I delete the avhdx files to free disk space on the host?",
+    "Is a checkpoint a good enough backup before patching a domain controller?",
+    "Dynamic memory for SQL Server VMs: yes or no?",
+    "Our 2012 R2 cluster goes down when one node reboots, quorom lost. Help!",
+    "How many VMs can I run with Windows Server 2022 Standard?",
+    "Hyper-V replica every 30 seconds over a slow WAN link, is that supported?",
+    "Cluster Shared Volume in redirected access after backup, event ID 5125",
+    "Generation 2 VM does not boot Linux, secure boot error",
+    "<p>Hello,</p><p>VM fails to start with <b>0x80070005</b> after moving it to another host.</p>",
+    "VMware vMotion between hosts with different CPUs, EVC?",
+    "Integration services time sync makes the DC clock drift, should I disable it?",
+    "Time sync issue\n" + "2024-05-01 12:00:00 Hyper-V-VMMS Error 3040 'VM01' failed to start\n" * 40,
+    "Can I mix Server Core and Desktop Experience nodes in one cluster?",
+]
+
+
+# --------------------------------------------------------------------------- recording
+
+@dataclass
+class Record:
+    t: float          # seconds since the run started, when the request was sent
+    endpoint: str     # "search" or "answer"
+    latency: float    # seconds
+    outcome: str      # "200", "503", "exc:TimeoutError", "bad-body"
+
+
+@dataclass
+class RebuildEvent:
+    at: float
+    started: float = 0.0
+    finished: float = 0.0
+    exit_code: int | None = None
+    output: str = ""
+    build_before: str | None = None
+    build_after: str | None = None
+    served_at: float | None = None  # when /healthz first reported the new build
+
+
+@dataclass
+class Run:
+    host: str
+    port: int
+    started: float = field(default_factory=time.perf_counter)
+    records: list[Record] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sent: int = 0
+
+    def now(self) -> float:
+        return time.perf_counter() - self.started
+
+    def take_ticket(self, max_requests: int) -> bool:
+        with self.lock:
+            if self.sent >= max_requests:
+                return False
+            self.sent += 1
+            return True
+
+
+def check_host(host: str) -> str:
+    """Refuse anything but this machine: a load test must never hit someone else's server.
+
+    >>> check_host("localhost")
+    'localhost'
+    """
+    h = host.strip().strip("[]").lower()
+    if h not in ALLOWED_HOSTS:
+        raise SystemExit(f"load.py: refusing host {host!r}: only {', '.join(ALLOWED_HOSTS)} are allowed")
+    return h
+
+
+def _connect(host: str, port: int) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+
+
+def _request(conn: http.client.HTTPConnection, endpoint: str, rng: random.Random) -> tuple[int, bytes]:
+    if endpoint == "search":
+        q = urllib.parse.quote(rng.choice(SEARCHES))
+        conn.request("GET", f"/api/search?q={q}&limit=10", headers={"Accept": "application/json"})
+    else:
+        body = json.dumps({"question": rng.choice(QUESTIONS)}).encode()
+        conn.request("POST", "/api/answer", body=body,
+                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+def _body_ok(endpoint: str, data: bytes) -> bool:
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return False
+    if endpoint == "search":
+        return isinstance(doc, dict) and isinstance(doc.get("results"), list)
+    return isinstance(doc, dict) and isinstance(doc.get("confidence"), (int, float)) and "draft" in doc
+
+
+def client(run: Run, seed: int, deadline: float, max_requests: int, draft_ratio: float) -> None:
+    """One client: a keep-alive connection, reopened after any failure."""
+    rng = random.Random(seed)
+    records: list[Record] = []
+    conn = None
+    while run.now() < deadline and run.take_ticket(max_requests):
+        endpoint = "answer" if rng.random() < draft_ratio else "search"
+        t0 = run.now()
+        try:
+            if conn is None:
+                conn = _connect(run.host, run.port)
+            status, data = _request(conn, endpoint, rng)
+            outcome = str(status)
+            if 200 <= status < 300 and not _body_ok(endpoint, data):
+                outcome = "bad-body"
+        except (OSError, http.client.HTTPException) as exc:
+            outcome = f"exc:{type(exc).__name__}"
+            if conn is not None:
+                conn.close()
+            conn = None
+        records.append(Record(t0, endpoint, run.now() - t0, outcome))
+    if conn is not None:
+        conn.close()
+    with run.lock:
+        run.records.extend(records)
+
+
+# --------------------------------------------------------------------------- server and rebuilds
+
+def free_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def healthz(host: str, port: int, timeout: float = 5.0) -> dict | None:
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        conn.request("GET", "/healthz")
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return json.loads(data) if resp.status == 200 else None
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+
+
+def cli_env(home: Path | None = None, content: Path | None = None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if home is not None:
+        env["HVKB_HOME"] = str(home)
+    if content is not None:
+        env["HVKB_CONTENT"] = str(content)
+    env.pop("HVKB_INDEX", None)
+    return env
+
+
+class Server:
+    """``hvkb serve`` in a subprocess with its own HVKB_HOME and content copy; stopped by :meth:`stop`."""
+
+    def __init__(self, host: str, workdir: Path, content: Path, threads: int):
+        self.host, self.port = host, free_port(host)
+        self.home = workdir / "home"
+        self.content = content
+        self.index = self.home / "index"
+        self.log_path = workdir / "server.log"
+        self._log = open(self.log_path, "wb")
+        cmd = [sys.executable, "-m", "kb.cli", "serve", "--host", host, "--port", str(self.port),
+               "--threads", str(threads)]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=cli_env(self.home, content), stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 180.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"load.py: the server exited with {self.proc.returncode}; see {self.log_path}:\n"
+                                 + self.log_tail())
+            h = healthz(self.host, self.port, timeout=2.0)
+            if h:
+                return h
+            time.sleep(0.2)
+        raise SystemExit(f"load.py: the server was not ready after {timeout:.0f} s; see {self.log_path}")
+
+    def open_fds(self) -> int | None:
+        try:
+            return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+        except OSError:
+            return None
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the server has used so far (Linux only)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            if os.name == "nt":
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(signal.SIGINT)  # waitress stops cleanly on Ctrl+C
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+        return self.proc.returncode
+
+
+def touch_content(content: Path, n: int) -> Path:
+    """Append one sentence to an article so the rebuild's content hash really changes."""
+    path = content / "articles" / TOUCHED_ARTICLE
+    if not path.is_file():
+        path = sorted((content / "articles").glob("*.md"))[0]
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(f"\nThis sentence was added by a load test rebuild (number {n}).\n")
+    return path
+
+
+def rebuilder(run: Run, events: list[RebuildEvent], content: Path, index: Path) -> None:
+    for n, ev in enumerate(events, 1):
+        delay = ev.at - run.now()
+        if delay > 0:
+            time.sleep(delay)
+        ev.build_before = (healthz(run.host, run.port) or {}).get("build")
+        touch_content(content, n)
+        ev.started = run.now()
+        cmd = [sys.executable, "-m", "kb.cli", "build", "--content", str(content), "--index", str(index)]
+        proc = subprocess.run(cmd, cwd=ROOT, env=cli_env(), capture_output=True, text=True)
+        ev.finished = run.now()
+        ev.exit_code = proc.returncode
+        ev.output = (proc.stdout + proc.stderr).strip()[-2000:]
+        # The server rechecks CURRENT about once a second; give it a few.
+        until = time.perf_counter() + 15
+        while time.perf_counter() < until:
+            build = (healthz(run.host, run.port) or {}).get("build")
+            if build and build != ev.build_before:
+                ev.build_after, ev.served_at = build, run.now()
+                break
+            time.sleep(0.1)
+
+
+# --------------------------------------------------------------------------- report
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an already sorted list.
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
+    2.0
+    """
+    if not sorted_values:
+        return float("nan")
+    k = max(0, min(len(sorted_values) - 1, int(-(-p * len(sorted_values) // 100)) - 1))
+    return sorted_values[k]
+
+
+def summarize(records: list[Record], seconds: float) -> dict:
+    by_endpoint: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        by_endpoint[r.endpoint].append(r)
+    out = {}
+    for name, rs in sorted(by_endpoint.items()) + [("all", records)]:
+        lat = sorted(r.latency for r in rs)
+        errors = [r for r in rs if not r.outcome.startswith("2")]
+        out[name] = {
+            "requests": len(rs), "errors": len(errors), "rps": round(len(rs) / seconds, 1) if seconds else None,
+            "p50_ms": round(percentile(lat, 50) * 1000, 1), "p95_ms": round(percentile(lat, 95) * 1000, 1),
+            "p99_ms": round(percentile(lat, 99) * 1000, 1), "max_ms": round(lat[-1] * 1000, 1) if lat else None,
+            "outcomes": dict(Counter(r.outcome for r in rs).most_common()),
+        }
+    return out
+
+
+def report(args, run: Run, seconds: float, events: list[RebuildEvent], server: Server | None, fds: dict) -> dict:
+    data = {"host": run.host, "port": run.port, "clients": args.clients, "seconds": round(seconds, 2),
+            "max_requests": args.max_requests, "draft_ratio": args.draft_ratio,
+            "endpoints": summarize(run.records, seconds), "rebuilds": [], "server_fds": fds}
+    for ev in events:
+        window = [r for r in run.records if ev.started <= r.t <= (ev.served_at or ev.finished) + REBUILD_WINDOW]
+        data["rebuilds"].append({
+            "at_s": ev.at, "build_s": round(ev.finished - ev.started, 2), "exit_code": ev.exit_code,
+            "build_before": ev.build_before, "build_after": ev.build_after,
+            "served_after_s": round(ev.served_at - ev.finished, 2) if ev.served_at else None,
+            "requests_in_window": len(window),
+            "errors_in_window": sum(1 for r in window if not r.outcome.startswith("2")),
+            "output": ev.output if ev.exit_code else ev.output.splitlines()[-1:],
+        })
+    if server is not None:
+        data["server_log_tail"] = server.log_tail(10)
+    return data
+
+
+def print_report(data: dict) -> None:
+    print(f"hvkb load test: {data['clients']} clients, {data['seconds']} s, http://{data['host']}:{data['port']}/")
+    heads = ["requests", "req/s", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+    print(f"{'endpoint':9} " + " ".join(f"{h:>9}" if h == "requests" else f"{h:>8}" for h in heads))
+    for name, s in data["endpoints"].items():
+        print(f"{name:9} {s['requests']:>9} {s['rps']:>8} {s['errors']:>8} {s['p50_ms']:>8} {s['p95_ms']:>8} "
+              f"{s['p99_ms']:>8} {s['max_ms']:>8}")
+    for name, s in data["endpoints"].items():
+        odd = {k: v for k, v in s["outcomes"].items() if not k.startswith("2")}
+        if odd:
+            print(f"  {name} failures: {odd}")
+    for rb in data["rebuilds"]:
+        served = f"served {rb['served_after_s']} s after the build" if rb["served_after_s"] is not None else \
+            "NOT picked up by the server within 15 s"
+        print(f"rebuild at {rb['at_s']} s: exit {rb['exit_code']}, took {rb['build_s']} s, "
+              f"{rb['build_before']} -> {rb['build_after']}, {served}; "
+              f"{rb['errors_in_window']} errors in {rb['requests_in_window']} requests around it")
+        if rb["exit_code"]:
+            print("  " + "\n  ".join(str(rb["output"]).splitlines()[-10:]))
+    if data.get("server_cpu"):
+        c = data["server_cpu"]
+        print(f"server CPU: {c['seconds']} s ({c['ms_per_request']} ms a request, {c['cores_busy']} cores busy)")
+    if any(v is not None for v in data["server_fds"].values()):
+        print("server open files: " + ", ".join(f"{k} {v}" for k, v in data["server_fds"].items()))
+
+
+# --------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--host", default="127.0.0.1", help="127.0.0.1, localhost or ::1 only")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS)
+    p.add_argument("--max-requests", type=int, default=DEFAULT_MAX_REQUESTS)
+    p.add_argument("--clients", type=int, default=DEFAULT_CLIENTS)
+    p.add_argument("--draft-ratio", type=float, default=0.2, help="share of requests that are drafts (0..1)")
+    p.add_argument("--rebuild-at", type=float, action="append", default=[], metavar="SECONDS",
+                   help="run `hvkb build` this many seconds in (repeatable)")
+    p.add_argument("--content", type=Path, default=ROOT / "content",
+                   help="content to copy for the server and rebuilds (default: the repository's content/)")
+    p.add_argument("--index", type=Path, help="the running server's index folder (needed for --rebuild-at "
+                                                "without --start-server)")
+    p.add_argument("--start-server", action="store_true", help="start `hvkb serve` on a free port, stop it at the end")
+    p.add_argument("--server-threads", type=int, default=8, help="waitress threads of a started server")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = p.parse_args(argv)
+
+    try:
+        host = check_host(args.host)
+    except SystemExit as exc:
+        p.error(str(exc.code).removeprefix("load.py: "))
+    if not (1 <= args.clients <= 256 and args.seconds > 0 and args.max_requests > 0 and 0 <= args.draft_ratio <= 1):
+        p.error("need 1..256 clients, --seconds > 0, --max-requests > 0 and --draft-ratio in 0..1")
+    if args.rebuild_at and not args.start_server and args.index is None:
+        p.error("--rebuild-at needs --index (the server's index folder) unless --start-server is given")
+    if any(not 0 <= t < args.seconds for t in args.rebuild_at):
+        p.error("every --rebuild-at must be within the run")
+
+    workdir = Path(tempfile.mkdtemp(prefix="hvkb-load-"))
+    server = None
+    try:
+        content = workdir / "content"
+        shutil.copytree(args.content, content)
+        if args.start_server:
+            server = Server(host, workdir, content, args.server_threads)
+            port, index = server.port, server.index
+            print(f"load.py: starting hvkb serve on {host}:{port} (HVKB_HOME={server.home}) ...", file=sys.stderr)
+            server.wait_ready()
+        else:
+            port, index = args.port, args.index
+            if healthz(host, port) is None:
+                raise SystemExit(f"load.py: no hvkb server answers http://{host}:{port}/healthz")
+        run = Run(host, port)
+        fds = {"start": server.open_fds() if server else None}
+        cpu_start = server.cpu_seconds() if server else None
+        events = [RebuildEvent(at=t) for t in sorted(args.rebuild_at)]
+        threads = [threading.Thread(target=client, args=(run, args.seed * 1000 + i, args.seconds, args.max_requests,
+                                                         args.draft_ratio), daemon=True) for i in range(args.clients)]
+        rb = threading.Thread(target=rebuilder, args=(run, events, content, index), daemon=True) if events else None
+        for t in threads:
+            t.start()
+        if rb:
+            rb.start()
+        for t in threads:
+            t.join()
+        elapsed = run.now()
+        if rb:
+            rb.join(timeout=60)
+        fds["end"] = server.open_fds() if server else None
+        data = report(args, run, elapsed, events, server, fds)
+        cpu_end = server.cpu_seconds() if server else None
+        if cpu_start is not None and cpu_end is not None and run.records:
+            used = cpu_end - cpu_start  # builds run in their own process: not counted
+            data["server_cpu"] = {"seconds": round(used, 2), "ms_per_request": round(1000 * used / len(run.records), 2),
+                                  "cores_busy": round(used / elapsed, 2)}
+        if args.json:
+            print(json.dumps(data, indent=2))
+        else:
+            print_report(data)
+        failed = data["endpoints"]["all"]["errors"] or any(ev.exit_code for ev in events)
+        return 1 if failed else 0
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
