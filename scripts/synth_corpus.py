@@ -6,7 +6,8 @@ articles of related topics, snippets re-attached to new parents, forum-thread-li
 (an original post, an answer, a follow-up), all reworded with the glossary's synonyms and sprinkled
 with the typos, versions and error codes people type. It is written as real content files
 (``topics.yaml``, ``glossary.yaml``, ``articles/*.md``, ``snippets/*.md``) so a benchmark exercises
-the whole load -> validate -> index path. The same seed and size always give the same bytes.
+the whole load -> validate -> index path. The same real content, seed and size always give the
+same bytes.
 
 Usage: python scripts/synth_corpus.py OUT_DIR --docs 1000 [--seed 6] [--content content/]
        python scripts/synth_corpus.py --queries [--seed 6]   (print the query set as JSON lines)
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import kb  # noqa: E402
 from kb.markdown import plain_text, split_sections  # noqa: E402
 
-SEED = 6  # GitHub issue 6; any fixed value works, this one keeps the query mix balanced
+SEED = 6  # GitHub issue 6; any fixed value works, as long as it stays fixed
 # Share of each kind of file in a synthetic corpus (the shipped KB is ~14 % articles).
 ARTICLE_SHARE = 0.10
 THREAD_SHARE = 0.20
@@ -168,6 +169,7 @@ def forum_question(rng: random.Random, core: str) -> str:
 
 def _question_core(rng: random.Random, reworder: Reworder, snippet) -> str:
     core = reworder.reword(rng.choice(snippet.questions))
+    # A pasted post is typed in a hurry: twice the typo rate of a curated phrasing.
     return reworder.typo(core) if rng.random() < TYPO_RATE * 2 else core
 
 
@@ -269,8 +271,9 @@ def make_corpus(real, out_dir: Path, n_docs: int, seed: int = SEED, content_dir:
             body += f"\n\n## Related error\n\n{rng.choice(ERROR_LINES).format(code=rng.choice(ERROR_CODES))}"
         doc_id = f"t{i:05d}-{s.article}"
         first = re.split(r"(?<=[.!?])\s+", plain_text(answer).replace("\n", " "))[0]
+        tags = list(real.articles[s.article].tags)
         front = {"id": doc_id, "title": core.strip().rstrip("?") + "?", "topic": s.topic,
-                 "tags": ["forum", *rng.sample(list(real.articles[s.article].tags), k=min(2, len(real.articles[s.article].tags)))],
+                 "tags": ["forum", *rng.sample(tags, k=min(2, len(tags)))],
                  "applies_to": list(s.applies_to), "summary": first,
                  "related": rng.sample(parents_by_topic[s.topic], k=1), "updated": _date(rng)}
         docs.append(_Doc("articles", doc_id, front, body))
