@@ -372,15 +372,23 @@ def _load_glossary(path: Path, errors: list[ContentError]) -> Glossary:
     return Glossary(entries)
 
 
-def _load_article(path: Path, topics: dict[str, Topic], errors: list[ContentError]) -> Article | None:
+def _read_front_matter(path: Path, errors: list[ContentError]):
+    """Read a Markdown content file and split its front matter; record a problem and return None on failure."""
     text = _read_text(path, errors)
     if text is None:
         return None
     try:
-        data, lines, body, body_line = parse_front_matter(text, path)
+        return parse_front_matter(text, path)
     except ContentError as exc:
         errors.append(exc)
         return None
+
+
+def _load_article(path: Path, topics: dict[str, Topic], errors: list[ContentError]) -> Article | None:
+    parsed = _read_front_matter(path, errors)
+    if parsed is None:
+        return None
+    data, lines, body, body_line = parsed
     f = _Fields(data, lines, path, errors, ARTICLE_FIELDS, ARTICLE_REQUIRED, "article")
     doc_id = f.slug("id", path.stem)
     topic = f.str("topic")
@@ -402,14 +410,10 @@ def _load_article(path: Path, topics: dict[str, Topic], errors: list[ContentErro
 
 
 def _load_snippet(path: Path, errors: list[ContentError]) -> Snippet | None:
-    text = _read_text(path, errors)
-    if text is None:
+    parsed = _read_front_matter(path, errors)
+    if parsed is None:
         return None
-    try:
-        data, lines, body, body_line = parse_front_matter(text, path)
-    except ContentError as exc:
-        errors.append(exc)
-        return None
+    data, lines, body, body_line = parsed
     f = _Fields(data, lines, path, errors, SNIPPET_FIELDS, SNIPPET_REQUIRED, "snippet")
     doc_id = f.slug("id", path.stem)
     questions = f.list("questions")
