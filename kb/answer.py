@@ -1,8 +1,8 @@
 """The answer drafter: a pasted forum question -> a forum-style draft with an honest confidence.
 
-Pipeline: clean -> detect facts -> retrieve (whoosh BM25F + rapidfuzz over snippet phrasings,
-fused by reciprocal rank, aggregated by topic) -> decide (confidence, abstain) -> compose
-(Markdown and plain text). :func:`answer_question` runs it all; :func:`draft_answer` is the pure
+Pipeline: clean -> detect facts -> retrieve (whoosh BM25F scores relative to the best hit, plus
+rapidfuzz over snippet phrasings by reciprocal rank, fused, aggregated by topic) -> decide
+(confidence, abstain) -> compose (Markdown and plain text). :func:`answer_question` runs it all; :func:`draft_answer` is the pure
 decide-and-compose step.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 
 RRF_K = 10                 # reciprocal-rank constant: small, so the first few ranks dominate
 FUZZY_WEIGHT = 0.5         # weight of the rapidfuzz phrasing ranking against the BM25F ranking
-TOPIC_WEIGHT = 1.0         # how much a snippet's topic evidence counts when picking the best snippet
+TOPIC_WEIGHT = 0.25        # how much a snippet's topic evidence counts when picking the best snippet
 FUZZY_SCORER = fuzz.token_set_ratio
 CLOSE_MATCH = 95           # a phrasing this similar to the question...
 CLOSE_MATCH_BONUS = 0.0   # ...adds this (0: measured worse on the dev set; kept as a knob) to the snippet's score when picking the answer
@@ -93,7 +93,10 @@ class Candidates:
 # --------------------------------------------------------------------------- retrieve
 
 def _fuzz_text(text: str) -> str:
-    return " ".join(w for w in words(text) if w not in _FUZZ_STOP and len(w) > 1)
+    """Words that say what a question is about, stemmed so "reboots" meets "rebooted"."""
+    from kb.index import stem_word
+
+    return " ".join(stem_word(w) for w in words(text) if w not in _FUZZ_STOP and len(w) > 1)
 
 
 class _Phrasings:
@@ -148,8 +151,11 @@ def retrieve(kb_index, question: str) -> Candidates:
     snippet_hits = [h for h in hits if h.kind == "snippet"]
     article_hits = [h for h in hits if h.kind == "article"]
     fused: dict[str, float] = defaultdict(float)
-    for rank, h in enumerate(snippet_hits):
-        fused[h.id] += 1.0 / (RRF_K + rank + 1)
+    # BM25F by score, not by rank: a snippet far ahead of the rest keeps its lead, and ten
+    # mediocre matches from one topic no longer add up to more than one strong match.
+    top_snippet = snippet_hits[0].score if snippet_hits and snippet_hits[0].score > 0 else 1.0
+    for h in snippet_hits:
+        fused[h.id] += (h.score / top_snippet) / (RRF_K + 1)
     # Fuzzy: the question against every phrasing; a snippet counts once, by its best phrasing.
     ph = _phrasings(kb_index)
     qf = _fuzz_text(text)
