@@ -393,12 +393,17 @@ def draft_answer(question: str, candidates: Candidates, facts: Facts, corpus: Co
     clarifying: list[str] = []
     caveats: list[str] = []
     if answerable:
-        md.append(unwrap(best.answer))
+        spelled: set[str] = set()   # acronyms already written out in full once
+
+        def prose(text: str) -> str:
+            return corpus.glossary.spell_out(unwrap(text), spelled)
+
+        md.append(prose(best.answer))
         for extra in snippets[1:]:
-            md += ["", f"**Also, on {extra.title.rstrip('?').lower()}:** " + unwrap(extra.answer)]
+            md += ["", f"**Also, on {extra.title.rstrip('?').lower()}:** " + prose(extra.answer)]
         detail = _detail(question, snippets, candidates, corpus)
         if detail:
-            md += ["", "**More detail:** " + " ".join(detail)]
+            md += ["", "**More detail:** " + prose(" ".join(detail))]
         conditions = list(best.conditions)  # the main answer's: extra snippets may hold under others
         if conditions:
             md += ["", "**This holds when:**"] + [f"- {c}" for c in conditions]

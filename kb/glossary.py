@@ -8,11 +8,18 @@
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 from kb.text import words
 
 MAX_PHRASE_WORDS = 6  # longest glossary phrase looked for in a query
+# Acronyms every reader of a Hyper-V forum knows: never spelled out in a draft.
+COMMON_ACRONYMS = frozenset("""VM VMS OS CPU IP GB TB MB NIC RAM USB DNS DHCP PC API HTTP HTTPS TCP LAN WAN KB
+GUI ISO DVD SQL AD DC IIS SP1 MAC RDP VPN NT IDE SCSI SAN NAS SAS FC HBA LUN IOPS SMB UEFI MBR GPT TPM
+AES QOS NAT CLI NTP FQDN WMI HA DR CA MVP RHEL SLES LTS""".split())
+_ACRONYM_RE = re.compile(r"^[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*$")   # one token, two or more capitals
+_CODE_OR_LINK_RE = re.compile(r"(`[^`]*`|\[[^\]]*\]\([^)]*\))")
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,54 @@ class Glossary:
             else:
                 i += 1
         return out
+
+    def long_forms(self) -> dict[str, str]:
+        """Acronym -> its long form, where an entry has both ("RCT" -> "Resilient Change Tracking").
+
+        A long form is a phrase of the same entry whose words' initials spell the acronym.
+        """
+        forms = getattr(self, "_long_forms", None)
+        if forms is None:
+            forms = {}
+            for e in self.entries:
+                acronyms = [p for p in e.phrases if _ACRONYM_RE.match(p) and p.upper() not in COMMON_ACRONYMS]
+                longs = [p for p in e.phrases if " " in p]
+                for a in acronyms:
+                    for p in longs:
+                        if "".join(w[0] for w in re.split(r"[\s-]+", p) if w).lower() == a.lower():
+                            forms.setdefault(a, p)
+                            break
+            self._long_forms = forms
+        return forms
+
+    def spell_out(self, text: str, done: set[str] | None = None) -> str:
+        """Write each acronym's long form before its first use: "RCT" -> "Resilient Change Tracking (RCT)".
+
+        Code spans and links stay as they are; acronyms in ``done`` (updated in place, so a draft can
+        pass it from part to part) and those whose long form the text already has are left alone.
+
+        >>> g = Glossary([GlossaryEntry("RCT", ("Resilient Change Tracking",))])
+        >>> g.spell_out("Backups use RCT. RCT is on by default; `Get-VM RCT` is code.")
+        'Backups use Resilient Change Tracking (RCT). RCT is on by default; `Get-VM RCT` is code.'
+        """
+        done = set() if done is None else done
+        forms = self.long_forms()
+        lower = text.lower()
+        parts = _CODE_OR_LINK_RE.split(text)
+        for acronym, long in forms.items():
+            if acronym in done:
+                continue
+            if long.lower() in lower:
+                done.add(acronym)
+                continue
+            pattern = re.compile(rf"(?<![\w\-/.]){re.escape(acronym)}(?![\w\-])")
+            for i in range(0, len(parts), 2):           # even parts: prose; odd parts: code and links
+                new, n = pattern.subn(f"{long} ({acronym})", parts[i], count=1)
+                if n:
+                    parts[i] = new
+                    done.add(acronym)
+                    break
+        return "".join(parts)
 
     def alternatives(self, match: GlossaryMatch) -> list[str]:
         """The entry's other phrases (normalized), for widening a query; none if ``expand`` is off."""

@@ -77,3 +77,20 @@ def test_plain_text_rendering():
                               "Windows Server 2019", "Windows Server 2022", "Windows Server 2025")) == \
         "Windows Server 2012 and later"
     assert describe_versions(("Windows Server 2008 R2",)) == "Windows Server 2008 R2"
+
+
+def test_draft_spells_out_an_acronym_once_before_its_first_use():
+    from kb.glossary import Glossary, GlossaryEntry
+
+    g = Glossary([GlossaryEntry("RCT", ("Resilient Change Tracking", "CBT")),
+                  GlossaryEntry("CSV", ("Cluster Shared Volume",)),
+                  GlossaryEntry("VM", ("virtual machine",))])
+    done: set[str] = set()
+    first = g.spell_out("Incremental backups use RCT; RCT needs 2016. VMs on a CSV too.", done)
+    assert first == ("Incremental backups use Resilient Change Tracking (RCT); RCT needs 2016. "
+                     "VMs on a Cluster Shared Volume (CSV) too.")
+    # Later parts of the same draft keep the short form; code spans and links are never touched.
+    assert g.spell_out("RCT again, `Get-VMHost RCT`, [CSV](/articles/csv)", done) == \
+        "RCT again, `Get-VMHost RCT`, [CSV](/articles/csv)"
+    # A text that already has the long form is left alone; common acronyms are never spelled out.
+    assert g.spell_out("Cluster Shared Volumes (CSV) hold VMs") == "Cluster Shared Volumes (CSV) hold VMs"
