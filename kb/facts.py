@@ -52,7 +52,9 @@ _HYPERV_RE = re.compile(
 _VIRT_RE = re.compile(
     r"\bvms?\b|virtual machine|virtuali[sz]|hypervisor|\bguests?\b|\bhosts?\b|\bcluster|\bnodes?\b|quorum|"
     r"quorom|witness|migrat|snapshot|replica|\bp2v\b|\bv2v\b|domain controller|\bdcs?\b|\bazure\b|"
-    r"virtual (?:disk|switch|network|nic|processor|cpu)|vcpu|\bvnic|usn rollback|\bsan\b|iscsi",
+    r"virtual (?:disk|switch|network|nic|processor|cpu)|vcpu|\bvnic|usn rollback|\bsan\b|iscsi|"
+    r"\bgen ?[12]\b|\bgeneration ?[12]\b|vswitch|vmswitch|\ba?vhdx?\b|checkpoint|vmbus|\bvmwp|\bvmms|"
+    r"integration (?:services|components)|\bcsv\b|dynamic memory|\bvmq\b",
     re.I,
 )
 

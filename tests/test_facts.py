@@ -84,3 +84,22 @@ def test_cleaning_html():
     cleaned = clean_question("<html><head><style>p{}</style></head><body><p>Hi,</p><p>My <b>VM</b> &amp; host</p>"
                              "<script>alert(1)</script><blockquote>old reply</blockquote></body></html>")
     assert cleaned == "My VM & host"
+
+
+@pytest.mark.parametrize("text", [
+    "gen1 vs gen2, whats the actual benefit?",
+    "2016: regular nic team + vswitch, or that SET thing?",
+    "avhdx files keep growing",
+    "production checkpoint fails on the debian box",
+])
+def test_hyper_v_vocabulary_counts_as_a_virtualization_question(text):
+    assert detect_facts(text).mentions_virtualization
+
+
+@pytest.mark.parametrize("text", [
+    "Excel pivot table does not refresh after the set of rows changes",
+    "how do I set a static IP on Windows 11",
+])
+def test_other_subjects_are_not_virtualization_questions(text):
+    f = detect_facts(text)
+    assert not f.mentions_hyperv and not f.mentions_virtualization
