@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from whoosh.query import And, Or, Phrase, Term
+from whoosh.matching import ArrayUnionMatcher
+from whoosh.query import And, Or, Phrase, Query, Term
 
 from kb.errors import QueryError
 from kb.index import KbIndex, exact_analyzer, stemming_analyzer, version_key
@@ -83,28 +84,45 @@ def _analyze(analyzer, text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _word_query(word: str, boost: float = 1.0) -> Or | None:
+def _word_query(word: str, boost: float = 1.0) -> list[Query]:
     """One typed word over every field: stemmed fields, the exact field, compound parts lower."""
-    subs = []
+    subs: list[Query] = []
     for term, variant in _analyze(_STEM, word):
         b = boost * (VARIANT_BOOST if variant else 1.0)
         subs += [Term(f, term, boost=fb * b) for f, fb in FIELD_BOOSTS.items()]
     for term, variant in _analyze(_EXACT, word):
         subs.append(Term("exact", term, boost=EXACT_BOOST * boost * (VARIANT_BOOST if variant else 1.0)))
-    return Or(subs) if subs else None
+    return subs
 
 
-def _phrase_query(phrase: str, boost: float) -> Or | None:
+def _phrase_query(phrase: str, boost: float) -> list[Query]:
     """A multi-word phrase over title, questions and body (positions must line up)."""
     terms = [t for t, variant in _analyze(_STEM, phrase) if not variant]
-    if not terms:
-        return None
-    if len(terms) == 1:
-        return _word_query(phrase, boost)
-    return Or([Phrase(f, terms, boost=FIELD_BOOSTS[f] * boost) for f in ("title", "questions", "body")])
+    if len(terms) <= 1:
+        return _word_query(phrase, boost) if terms else []
+    return [Phrase(f, terms, boost=FIELD_BOOSTS[f] * boost) for f in ("title", "questions", "body")]
 
 
-def build_query(kb_index: KbIndex, text: str) -> tuple[Or, dict[str, str], list[str]]:
+class SumOr(Or):
+    """An OR of leaf queries whose scores are summed per document into an array, part by part.
+
+    The same scores as nested ``Or`` queries (BM25F adds up), but one flat pass over each leaf's
+    postings instead of a tree of union matchers a few levels deep per document: about 1.5-2x
+    faster on the wide queries ``build_query`` makes. The array matcher cannot report which
+    terms matched, which nothing here needs.
+    """
+
+    PART_DOCS = 2048  # documents scored per pass; a small index gets an array its own size
+
+    def _matcher(self, subs, searcher, context):
+        scored = context.weighting is not None if context else True
+        doccount = searcher.doc_count_all()
+        ms = [q.matcher(searcher, context) for q in subs]
+        return ArrayUnionMatcher(ms, doccount, boost=self.boost, scored=scored,
+                                 partsize=max(1, min(doccount, self.PART_DOCS)))
+
+
+def build_query(kb_index: KbIndex, text: str) -> tuple[SumOr, dict[str, str], list[str]]:
     """Turn user text into a whoosh query.
 
     :returns: the query, the typo corrections applied, and the glossary phrases added.
@@ -113,22 +131,16 @@ def build_query(kb_index: KbIndex, text: str) -> tuple[Or, dict[str, str], list[
     typed = words(text)
     seen: set[str] = set()
     distinct = [w for w in typed if not (w in seen or seen.add(w))][:MAX_QUERY_WORDS]
-    parts = []
+    parts: list[Query] = []
     corrections: dict[str, str] = {}
     for w in distinct:
-        q = _word_query(w)
-        if q is not None:
-            parts.append(q)
+        parts += _word_query(w)
         fix = kb_index.speller.correct(w)
         if fix:
             corrections[w] = fix
-            cq = _word_query(fix, CORRECTION_BOOST)
-            if cq is not None:
-                parts.append(cq)
+            parts += _word_query(fix, CORRECTION_BOOST)
     for phrase in _PHRASE_RE.findall(text)[:8]:
-        pq = _phrase_query(phrase, 2.0)
-        if pq is not None:
-            parts.append(pq)
+        parts += _phrase_query(phrase, 2.0)
     expansions: list[str] = []
     glossary = kb_index.corpus.glossary
     # Look for glossary phrases in the text as typed and as corrected ("intergration services").
@@ -138,15 +150,13 @@ def build_query(kb_index: KbIndex, text: str) -> tuple[Or, dict[str, str], list[
                 if alt not in expansions and alt not in seen:
                     expansions.append(alt)
     for alt in expansions[:24]:
-        pq = _phrase_query(alt, SYNONYM_BOOST)
-        if pq is not None:
-            parts.append(pq)
+        parts += _phrase_query(alt, SYNONYM_BOOST)
     if not parts:
         raise QueryError("the query has no searchable words (only punctuation or very common words)")
     # No coordination bonus (``Or(scale=...)``): whoosh's CoordMatcher re-walks the matcher tree for
     # every candidate document, tripling search time, and its bonus (~0.01 against BM25 scores of
     # 5-200) barely ranks; BM25F already favours documents that match more of the words.
-    return Or(parts), corrections, expansions
+    return SumOr(parts), corrections, expansions
 
 
 def _filter(topic: str | None, kind: str | None, version: str | None):
