@@ -118,3 +118,26 @@ def test_results_are_one_per_document_and_paginate(real_index):
     page2 = search(real_index, "cluster", limit=5, page=2)
     ids = [h.id for h in page1.hits + page2.hits]
     assert len(ids) == len(set(ids)) == 10
+
+
+@pytest.mark.parametrize("query", ["quorom witness", "IC time sync", "live migration failed 0x8009030e hyper-v",
+                                   "Set-VMProcessor compatibility", '"cluster shared volume" redirected'])
+def test_term_at_a_time_scores_equal_whoosh_or(real_index, query):
+    # SumOr reads postings itself for speed; it must rank and score exactly as whoosh's own Or does.
+    from whoosh.query import Or
+
+    from kb.search import _top_documents, build_query, clean_query
+
+    wq, _corrections, _expansions = build_query(real_index, clean_query(query))
+    searcher = real_index.searcher()
+    ours = [(f["key"], score) for score, f in _top_documents(searcher, wq, None, 40)]
+    theirs = [(h["key"], h.score) for h in searcher.search(Or(list(wq.subqueries)), limit=40, optimize=False)]
+    assert [k for k, _ in ours] == [k for k, _ in theirs]
+    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
+
+
+def test_filtered_search_keeps_only_matching_documents(real_index):
+    hits = search(real_index, "quorum witness", kind="snippet", limit=20).hits
+    assert hits and all(h.kind == "snippet" for h in hits)
+    assert [h.id for h in hits] == [h.id for h in search(real_index, "quorum witness", limit=100).hits
+                                    if h.kind == "snippet"][:len(hits)]
