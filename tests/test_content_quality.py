@@ -76,3 +76,28 @@ def test_glossary_covers_every_acronym_used(real_corpus):
             if base not in known and base not in NOT_ACRONYMS and not base.isdigit() and not HOST_NAME.match(base):
                 missing.setdefault(base, doc.id)
     assert not missing, f"acronyms not in content/glossary.yaml: {missing}"
+
+
+EVAL_SETS = sorted((Path(__file__).resolve().parent / "data").glob("*_questions.jsonl"))
+COPY_LIMIT = 85  # rapidfuzz similarity (0-100) at which a phrasing counts as a copy of a question
+
+
+def test_no_snippet_phrasing_copies_an_evaluation_question(real_corpus):
+    """The question sets measure the drafter; a phrasing copied from one would only measure the copy."""
+    import json
+
+    from rapidfuzz import fuzz
+
+    from kb.facts import clean_question
+
+    questions = [clean_question(json.loads(line)["question"]).lower()
+                 for path in EVAL_SETS for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert questions
+    copies = []
+    for s in real_corpus.snippets.values():
+        for phrasing in (s.title, *s.questions):
+            p = phrasing.lower()
+            for q in questions:
+                if max(fuzz.ratio(p, q), fuzz.token_sort_ratio(p, q)) >= COPY_LIMIT:
+                    copies.append(f"{s.id}: {phrasing!r} ~ {q[:80]!r}")
+    assert not copies, "\n".join(copies)
