@@ -30,6 +30,8 @@ CLOSE_MATCH_BONUS = 0.0   # ...adds this (0: measured worse on the dev set; kept
 RETRIEVE_LIMIT = 30        # candidates taken from each ranking
 ANSWERABLE_THRESHOLD = 0.42  # below this confidence the draft says it has no confident answer
 MAX_SNIPPETS = 2
+EXTRA_SHARE = 0.85       # a second snippet joins the answer only when its score is this close to the best
+EXTRA_FUZZY = 70         # ...and one of its phrasings is this similar (0-100) to the question
 MAX_CLARIFYING = 3
 MAX_SEARCH_CHARS = 1500    # a long paste is searched by its first part (questions come first)
 MAX_SEARCH_WORDS = 40      # ...and by its most specific words: fewer, rarer terms rank as well, faster
@@ -226,9 +228,9 @@ def _pick_snippets(c: Candidates, corpus: Corpus) -> list[Snippet]:
     picked = [ranked[0]]
     top = total(ranked[0])
     for sid in ranked[1:]:
-        if len(picked) >= MAX_SNIPPETS or total(sid) < 0.85 * top:
+        if len(picked) >= MAX_SNIPPETS or total(sid) < EXTRA_SHARE * top:
             break
-        if c.fuzzy.get(sid, 0) >= 70:
+        if c.fuzzy.get(sid, 0) >= EXTRA_FUZZY:
             picked.append(sid)
     return [corpus.snippets[s] for s in picked]
 
