@@ -23,10 +23,11 @@ from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 
 RRF_K = 10                 # reciprocal-rank constant: small, so the first few ranks dominate
 FUZZY_WEIGHT = 0.5         # weight of the rapidfuzz phrasing ranking against the BM25F ranking
-TOPIC_WEIGHT = 0.25        # how much a snippet's topic evidence counts when picking the best snippet
+TOPIC_WEIGHT = 0.05        # how much a snippet's topic evidence counts when picking the best snippet
 FUZZY_SCORER = fuzz.token_set_ratio
 CLOSE_MATCH = 95           # a phrasing this similar to the question...
 CLOSE_MATCH_BONUS = 0.0   # ...adds this (0: measured worse on the dev set; kept as a knob) to the snippet's score when picking the answer
+TOPIC_DECAY = 0.5          # a topic's n-th snippet adds this power n of its score: size alone does not win
 RETRIEVE_LIMIT = 30        # candidates taken from each ranking
 ANSWERABLE_THRESHOLD = 0.42  # below this confidence the draft says it has no confident answer
 MAX_SNIPPETS = 2
@@ -182,7 +183,7 @@ def retrieve(kb_index, question: str) -> Candidates:
         if s:
             per_topic[s.topic].append(score)
     for topic, scores in per_topic.items():
-        topic_scores[topic] += sum(scores)
+        topic_scores[topic] += sum(score * TOPIC_DECAY ** i for i, score in enumerate(scores))
     return Candidates(dict(fused), article_hits, dict(topic_scores), fuzzy,
                       hits[0].score if hits else 0.0, len(set(words(text))), len(set(qf.split())))
 

@@ -35,6 +35,7 @@ OTHER_HYPERVISORS = {
     "Xen": r"\bxen\b|xenserver|xcp-ng|citrix hypervisor",
     "Nutanix AHV": r"nutanix|\bahv\b",
     "Parallels": r"parallels desktop",
+    "Kubernetes": r"kubernetes|kubectl|kubelet|\bk8s\b|\bk3s\b",
 }
 _OTHER_RE = {name: re.compile(p, re.I) for name, p in OTHER_HYPERVISORS.items()}
 
@@ -48,15 +49,27 @@ _HYPERV_RE = re.compile(
     r"\b(?:set|get|new|move|start|stop|export|import|checkpoint)-vm|smart paging|\bsmb ?3",
     re.I,
 )
-# Words of virtualization and clustering in general (any hypervisor).
+# Words of virtualization in general (any hypervisor): one is enough.
 _VIRT_RE = re.compile(
-    r"\bvms?\b|virtual machine|virtuali[sz]|hypervisor|\bguests?\b|\bhosts?\b|\bcluster|\bnodes?\b|quorum|"
-    r"quorom|witness|migrat|snapshot|replica|\bp2v\b|\bv2v\b|domain controller|\bdcs?\b|\bazure\b|"
-    r"virtual (?:disk|switch|network|nic|processor|cpu)|vcpu|\bvnic|usn rollback|\bsan\b|iscsi|"
+    r"\bvms?\b|virtual machine|virtuali[sz]|hypervisor|\bguests?\b|quorum|quorom|witness|snapshot|replica|"
+    r"\bp2v\b|\bv2v\b|domain controller|\bazure\b|live migrat|"
+    r"virtual (?:disk|switch|network|nic|processor|cpu)|vcpu|\bvnic|usn rollback|"
     r"\bgen ?[12]\b|\bgeneration ?[12]\b|vswitch|vmswitch|\ba?vhdx?\b|checkpoint|vmbus|\bvmwp|\bvmms|"
-    r"integration (?:services|components)|\bcsv\b|dynamic memory|\bvmq\b",
+    r"integration (?:services|components)|\bcsv\b|dynamic memory|\bvmq\b|\bvethernet|processor compatibility|"
+    r"pass-?through disk|virtual (?:dcs?\b|domain controller)",
     re.I,
 )
+# Words a Hyper-V question shares with many other subjects (Kubernetes nodes, mailbox migrations):
+# they count only two kinds together ("host" and "cluster"), never one alone.
+_WEAK_VIRT = {
+    "host": re.compile(r"\bhosts?\b", re.I),
+    "cluster": re.compile(r"\bclust", re.I),
+    "node": re.compile(r"\bnodes?\b", re.I),
+    "migration": re.compile(r"migrat", re.I),
+    "dc": re.compile(r"\bdcs?\b", re.I),
+    "storage": re.compile(r"\bsan\b|iscsi|\blun\b", re.I),
+    "validation": re.compile(r"\bvalidat", re.I),
+}
 
 BACKUP_PRODUCTS = {
     "Windows Server Backup": r"windows server backup|\bwsb\b|wbadmin",
@@ -187,7 +200,8 @@ def detect_facts(text: str) -> Facts:
     f.network = bool(_NETWORK_RE.search(text))
     f.other_hypervisors = [name for name, r in _OTHER_RE.items() if r.search(text)]
     f.mentions_hyperv = bool(_HYPERV_RE.search(text))
-    f.mentions_virtualization = f.mentions_hyperv or bool(_VIRT_RE.search(text))
+    f.mentions_virtualization = (f.mentions_hyperv or bool(_VIRT_RE.search(text))
+                                 or sum(1 for r in _WEAK_VIRT.values() if r.search(text)) >= 2)
     return f
 
 

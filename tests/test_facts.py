@@ -91,6 +91,8 @@ def test_cleaning_html():
     "2016: regular nic team + vswitch, or that SET thing?",
     "avhdx files keep growing",
     "production checkpoint fails on the debian box",
+    "validation report warns that update levels differ between nodes",   # two shared words together
+    "pass-through disk still a thing in 2019?",
 ])
 def test_hyper_v_vocabulary_counts_as_a_virtualization_question(text):
     assert detect_facts(text).mentions_virtualization
@@ -99,7 +101,14 @@ def test_hyper_v_vocabulary_counts_as_a_virtualization_question(text):
 @pytest.mark.parametrize("text", [
     "Excel pivot table does not refresh after the set of rows changes",
     "how do I set a static IP on Windows 11",
+    "Exchange 2016 hybrid, mailbox migration batch stuck at Syncing",     # one shared word alone
+    "nginx reverse proxy returns 502 to my node app",
 ])
 def test_other_subjects_are_not_virtualization_questions(text):
     f = detect_facts(text)
     assert not f.mentions_hyperv and not f.mentions_virtualization
+
+
+def test_kubernetes_is_named_as_another_platform():
+    f = detect_facts("Kubernetes cluster node stuck NotReady after kubelet upgrade")
+    assert f.other_hypervisors == ["Kubernetes"] and not f.mentions_hyperv
