@@ -48,6 +48,13 @@ STOPWORDS = frozenset(STOP_WORDS - {"not", "no", "can"}) | {"hi", "hello", "than
 
 # --------------------------------------------------------------------------- analysis
 
+@lru_cache(maxsize=16)
+def _recent_tokens(text: str) -> list[textmod.Token]:
+    """:func:`kb.text.tokens` of the last few texts: a build tokenizes each body for the ``exact``
+    field's identifiers and then, in the same document, for the ``body`` field. Read-only lists."""
+    return textmod.tokens(text)
+
+
 class HvTokenizer(Tokenizer):
     """Whoosh tokenizer over :func:`kb.text.tokens`: identifiers whole, compounds also by part."""
 
@@ -55,7 +62,7 @@ class HvTokenizer(Tokenizer):
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos - 1
-        for tok in textmod.tokens(value):
+        for tok in _recent_tokens(value):
             if not tok.variant:
                 pos += 1
             t.text = tok.text
@@ -143,7 +150,7 @@ def _applies(versions) -> str:
 
 def _identifiers(text: str) -> str:
     """Identifier tokens of a text (cmdlets, codes, versions, file names) for the exact field."""
-    return " ".join(dict.fromkeys(t.text for t in textmod.tokens(text)
+    return " ".join(dict.fromkeys(t.text for t in _recent_tokens(text)
                                   if not t.variant and textmod.is_identifier(t.text)))
 
 
@@ -182,16 +189,19 @@ def documents(corpus: Corpus) -> Iterator[dict]:
         yield _snippet_doc(s)
 
 
-def vocabulary(corpus: Corpus) -> dict[str, int]:
-    """Unstemmed words of the corpus with their document counts: the typo corrector's dictionary."""
-    from kb.markdown import plain_text
+def vocabulary(corpus: Corpus, docs: list[dict] | None = None) -> dict[str, int]:
+    """Unstemmed words of the corpus with their document counts: the typo corrector's dictionary.
 
+    :param docs: the corpus's :func:`documents`, when already made (their plain text is reused).
+    """
     df: Counter[str] = Counter()
-    for doc in [*corpus.articles.values(), *corpus.snippets.values()]:
-        # Snippet questions are left out on purpose: they carry the typos users make ("quorom").
-        text = (f"{doc.title} {doc.summary} {' '.join(doc.tags)} {plain_text(doc.body)}" if isinstance(doc, Article)
-                else f"{' '.join(doc.conditions)} {plain_text(doc.answer)}")
-        df.update({t.text for t in textmod.tokens(text) if len(t.text) >= 2})
+    # Whole documents only (a section's words are in its article's); snippet questions are left
+    # out on purpose: they carry the typos users make ("quorom").
+    for d in (documents(corpus) if docs is None else docs):
+        if d["section"] is None:
+            text = (f"{d['title']} {d['summary']} {d['tags']} {d['body']}" if d["kind"] == "article"
+                    else f"{d['summary']} {d['body']}")
+            df.update({t.text for t in textmod.tokens(text) if len(t.text) >= 2})
     for entry in corpus.glossary.entries:
         df.update({t.text for p in entry.phrases for t in textmod.tokens(p)})
     return dict(df)
@@ -272,11 +282,18 @@ def build_index(corpus: Corpus, index_dir: Path,
         tmp = index_dir / f".tmp-{build_id}"
         tmp.mkdir()
         ix = whoosh_index.create_in(str(tmp), schema())
-        docs = list(documents(corpus))
+        count = sum(1 + len(a.sections) for a in corpus.articles.values()) + len(corpus.snippets)
+        docs: list[dict] = []
+
+        def made():  # each document is indexed right after it is made, while its tokens are cached
+            for doc in documents(corpus):
+                docs.append(doc)
+                yield doc
+
         # One segment, few merges: the corpus is written once and then only read.
         writer = ix.writer(limitmb=256, procs=1)
         try:
-            for doc in (progress(iter(docs), len(docs)) if progress else docs):
+            for doc in (progress(made(), count) if progress else made()):
                 writer.add_document(**doc)
             writer.commit(optimize=True)
         except BaseException:
@@ -287,7 +304,7 @@ def build_index(corpus: Corpus, index_dir: Path,
                     "documents": len(docs), "articles": len(corpus.articles), "snippets": len(corpus.snippets),
                     "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         _write_json(tmp / "corpus.json", corpus.to_dict())
-        _write_json(tmp / "vocab.json", vocabulary(corpus))
+        _write_json(tmp / "vocab.json", vocabulary(corpus, docs))
         _write_json(tmp / "manifest.json", manifest)  # written last: its presence marks a complete build
         final = index_dir / f"build-{build_id}"
         os.replace(tmp, final)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # One alternation, most specific first: generations and R2 releases become single tokens so
 # "Gen 1" never matches "Gen 2" and "2012 R2" never matches "2012".
@@ -25,8 +25,8 @@ _TOKEN_RE = re.compile(
 _HAS_DIGIT = re.compile(r"\d")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """One token; a named tuple because a build makes millions of them (cheaper than a dataclass)."""
     text: str       # lowercase token text
     start: int      # character offsets in the original string
     end: int
@@ -42,30 +42,32 @@ def normalize(text: str) -> str:
 def tokens(text: str) -> list[Token]:
     """Split text into lowercase tokens; compounds (``Hyper-V``) yield whole, parts, and joined."""
     out: list[Token] = []
+    append = out.append
     for m in _TOKEN_RE.finditer(text):
-        s, e = m.start(), m.end()
-        if m.group("gen"):
-            out.append(Token("gen" + m.group("genno"), s, e))
-        elif m.group("r2"):
-            out.append(Token(m.group("r2year") + "r2", s, e))
-        elif m.group("kb"):
-            out.append(Token("kb" + m.group("kbno"), s, e))
-        elif m.group("hex"):
-            out.append(Token(m.group("hex").lower(), s, e))
-        elif m.group("compound"):
-            whole = m.group("compound").lower().strip("._-")
+        kind = m.lastgroup  # the outer named group: each closes after the groups inside it
+        s, e = m.span()
+        if kind == "word":
+            w = m.group().lower()
+            if w.strip("_"):
+                append(Token(w.strip("_"), s, e))
+        elif kind == "compound":
+            whole = m.group().lower().strip("._-")
             parts = [p for p in re.split(r"[-._]", whole) if p]
-            out.append(Token(whole, s, e))
+            append(Token(whole, s, e))
             if len(parts) > 1:
-                out.extend(Token(p, s, e, variant=True) for p in parts)
+                out.extend(Token(p, s, e, True) for p in parts)
                 joined = "".join(parts)
                 # A dotted number ("2.7.5") joined is noise; a joined word ("hyperv") is how people type it.
                 if not joined.isdigit():
-                    out.append(Token(joined, s, e, variant=True))
-        else:
-            w = m.group("word").lower()
-            if w.strip("_"):
-                out.append(Token(w.strip("_"), s, e))
+                    append(Token(joined, s, e, True))
+        elif kind == "gen":
+            append(Token("gen" + m.group("genno"), s, e))
+        elif kind == "r2":
+            append(Token(m.group("r2year") + "r2", s, e))
+        elif kind == "kb":
+            append(Token("kb" + m.group("kbno"), s, e))
+        else:  # hex
+            append(Token(m.group().lower(), s, e))
     return out
 
 
