@@ -2,8 +2,8 @@
 
 Pipeline: clean -> detect facts -> retrieve (whoosh BM25F scores relative to the best hit, plus
 rapidfuzz over snippet phrasings by reciprocal rank, fused, aggregated by topic) -> decide
-(confidence, abstain) -> compose (Markdown and plain text). :func:`answer_question` runs it all; :func:`draft_answer` is the pure
-decide-and-compose step.
+(confidence, abstain) -> compose (Markdown and plain text). :func:`answer_question` runs it all;
+:func:`draft_answer` is the pure decide-and-compose step.
 """
 from __future__ import annotations
 
