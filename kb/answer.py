@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from kb.content import Corpus, Snippet
 from kb.errors import InputTooLargeError, QueryError
 from kb.facts import CLARIFYING_QUESTIONS, Facts, clean_question, detect_facts
-from kb.search import Hit, search
+from kb.searching import Hit, search
 from kb.settings import MAX_QUESTION_CHARS
 from kb.text import is_identifier, words
 from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank

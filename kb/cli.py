@@ -158,7 +158,7 @@ def search(settings: Settings, query, limit, page, topic, kind, version, as_json
 
     Example: hvkb search "vm won't start after checkpoint" --limit 5 --json
     """
-    from kb.search import search as run_search
+    from kb.searching import search as run_search
 
     result = run_search(open_kb(settings), " ".join(query), limit=limit, topic=topic, kind=kind,
                         version=version, page=page)

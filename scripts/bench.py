@@ -43,8 +43,6 @@ import kb  # noqa: E402
 from kb.index import documents  # noqa: E402
 from synth_corpus import SEED, make_corpus, make_queries  # noqa: E402
 
-# Resolve the lazy API now: once kb.answer has imported the kb.search *module*, the package
-# attribute kb.search is that module, no longer the function.
 kb_search, answer_question = kb.search, kb.answer_question
 
 SIZES = (1000, 10_000)

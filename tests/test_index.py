@@ -55,7 +55,7 @@ def test_a_build_that_dies_leaves_the_old_index_usable(tmp_path, corpus):
     with pytest.raises(RuntimeError):
         build_index(corpus, tmp_path, progress=explode)
     assert read_current(tmp_path) == before
-    from kb.search import search
+    from kb.searching import search
 
     assert search(open_index(tmp_path), "quorum").hits[0].topic == "quorum"
     build_index(corpus, tmp_path)  # the next build succeeds and cleans the dead temp dir
@@ -101,3 +101,17 @@ def test_corrupt_pointer_is_rebuilt(tmp_path):
 def test_fixture_corpus_can_be_reloaded_from_the_index(kb_index, corpus):
     assert kb_index.corpus.articles == corpus.articles
     assert load_corpus(FIXTURE_CONTENT).content_hash == kb_index.content_hash
+
+
+def test_package_search_stays_the_function_once_every_module_is_loaded():
+    # kb exposes search() lazily; a submodule named kb.search would replace it on the package once
+    # imported (kb.answer imports the search code), leaving kb.search a module that cannot be called.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import kb, kb.answer, kb.searching, kb.index, kb.cli; "
+            "assert callable(kb.search) and kb.search is kb.searching.search, kb.search; "
+            "assert kb.answer_question is kb.answer.answer_question")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr

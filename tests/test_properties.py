@@ -20,7 +20,7 @@ from kb.answer import answer_question, validate_question
 from kb.content import ContentError, check_content, parse_front_matter
 from kb.errors import InputTooLargeError, QueryError
 from kb.facts import clean_question, detect_facts, strip_html
-from kb.search import KINDS, search
+from kb.searching import KINDS, search
 from kb.text import normalize, slugify, tokens, words
 from kb.versions import ALL_VERSIONS, expand_applies_to, find_versions, normalize_version
 

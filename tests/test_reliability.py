@@ -24,7 +24,7 @@ from kb.cli import cli
 from kb.content import check_content, load_corpus
 from kb.errors import ContentValidationError, InputTooLargeError, KbError, QueryError
 from kb.index import CURRENT_FILE, build_index, ensure_index, open_index, read_current
-from kb.search import KINDS, search
+from kb.searching import KINDS, search
 from kb.settings import MAX_QUESTION_CHARS
 from conftest import FIXTURE_CONTENT, REAL_CONTENT, ROOT, copy_content
 

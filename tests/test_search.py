@@ -1,7 +1,7 @@
 import pytest
 
 from kb.errors import QueryError
-from kb.search import search
+from kb.searching import search
 
 # One typical forum phrasing per topic: the topic's content must come first.
 TOPIC_QUERIES = {
@@ -126,7 +126,7 @@ def test_term_at_a_time_scores_equal_whoosh_or(real_index, query):
     # SumOr reads postings itself for speed; it must rank and score exactly as whoosh's own Or does.
     from whoosh.query import Or
 
-    from kb.search import _top_documents, build_query, clean_query
+    from kb.searching import _top_documents, build_query, clean_query
 
     wq, _corrections, _expansions = build_query(real_index, clean_query(query))
     searcher = real_index.searcher()

@@ -543,7 +543,7 @@ def test_rebuilt_index_is_picked_up_without_restart(tmp_path, web_corpus):
     assert second != first and second == read_current(index_dir)
     assert app.extensions["kb"].get() is not old
     # A request still holding the old object can keep searching it.
-    from kb.search import search
+    from kb.searching import search
     assert search(old, "quorum witness").hits
 
 

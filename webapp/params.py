@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kb.errors import InputTooLargeError, QueryError
 from kb.index import KbIndex
-from kb.search import KINDS, SearchResult, search
+from kb.searching import KINDS, SearchResult, search
 from kb.text import normalize
 
 MAX_PAGE = 1000     # deeper than anyone pages; keeps the collector small
