@@ -14,7 +14,6 @@ from pathlib import Path
 
 from kb.errors import ContentError, ContentValidationError
 from kb.glossary import Glossary, GlossaryEntry
-from kb.markdown import plain_text, split_sections
 from kb.versions import expand_applies_to
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -437,6 +436,8 @@ def _load_article(path: Path, topics: dict[str, Topic], errors: list[ContentErro
         f.error("topic", f"unknown topic {topic!r} (topics.yaml has: {', '.join(topics)})")
     if not body.strip():
         errors.append(ContentError(path, body_line, "article body is empty"))
+    from kb.markdown import split_sections  # markdown-it loads only when content is read, not to search
+
     intro, raw_sections = split_sections(body)
     sections = []
     for s in raw_sections:
@@ -468,6 +469,8 @@ def _load_snippet(path: Path, errors: list[ContentError]) -> Snippet | None:
     answer = body.strip()
     if not answer:
         errors.append(ContentError(path, body_line, "snippet answer (the body) is empty"))
+    from kb.markdown import plain_text
+
     n_words = len(plain_text(answer).split())
     if n_words > MAX_SNIPPET_WORDS:
         errors.append(ContentError(path, body_line, f"snippet answer has {n_words} words; the limit is {MAX_SNIPPET_WORDS}"))

@@ -1,9 +1,6 @@
 """rapidfuzz look-ups: typo correction against the corpus vocabulary, and "did you mean" titles."""
 from __future__ import annotations
 
-from rapidfuzz import fuzz, process, utils
-from rapidfuzz.distance import Levenshtein
-
 from kb.text import is_identifier, words
 
 # Below this WRatio, a title "match" is mostly coincidence (measured on the shipped titles).
@@ -45,6 +42,9 @@ class Speller:
         result = None
         if (len(word) >= MIN_CORRECTABLE_LEN and word.isalpha() and not is_identifier(word)
                 and word not in self.vocab):
+            from rapidfuzz import process  # loaded on the first unknown word: a CLI search of known words skips it
+            from rapidfuzz.distance import Levenshtein
+
             limit = max_edits(word)
             found = process.extract(word, self._choices, scorer=Levenshtein.distance,
                                     score_cutoff=limit, limit=8)
@@ -69,6 +69,8 @@ class Speller:
         """The article title most like ``query``, if any is close enough to suggest."""
         if not self._titles or not query.strip():
             return None
+        from rapidfuzz import fuzz, process, utils
+
         best = process.extractOne(query, self._titles, scorer=fuzz.WRatio, processor=utils.default_process,
                                   score_cutoff=MIN_FUZZY_SCORE)
         return best[0] if best else None
