@@ -34,6 +34,7 @@ MAX_SNIPPETS = 2
 EXTRA_SHARE = 0.85       # a second snippet joins the answer only when its score is this close to the best
 EXTRA_FUZZY = 70         # ...and one of its phrasings is this similar (0-100) to the question
 MAX_CLARIFYING = 3
+ALTERNATIVES = 1           # sources from a topic the answer did not use, best first
 MAX_SEARCH_CHARS = 1500    # a long paste is searched by its first part (questions come first)
 MAX_SEARCH_WORDS = 40      # ...and by its most specific words: fewer, rarer terms rank as well, faster
 MIN_CONTENT_WORDS = 2      # "vm fails" says too little to answer; ask instead
@@ -391,6 +392,14 @@ def draft_answer(question: str, candidates: Candidates, facts: Facts, corpus: Co
         add(s.article, candidates.topic_scores.get(s.topic, 0.0))
     for h in candidates.article_hits[1:3]:
         add(h.id, h.score, h.section)
+    # The other reading of the question: the strongest snippet of the runner-up topic, so a reader
+    # (and the JSON) sees the nearest alternative when the main answer took the wrong turn.
+    shown = {src.topic for src in sources}
+    others = sorted((sid for sid in candidates.snippet_scores
+                     if sid in corpus.snippets and corpus.snippets[sid].topic not in shown),
+                    key=lambda sid: -candidates.snippet_scores[sid])
+    for sid in others[:ALTERNATIVES]:
+        add(sid, candidates.snippet_scores[sid])
 
     md: list[str] = ["Hi,", ""]
     clarifying: list[str] = []
