@@ -51,8 +51,13 @@ def split_sections(body: str) -> tuple[str, list[RawSection]]:
     return intro, sections
 
 
+@lru_cache(maxsize=4096)
 def plain_text(markdown: str) -> str:
-    """Markdown to plain text (inline markup dropped, blocks on their own lines)."""
+    """Markdown to plain text (inline markup dropped, blocks on their own lines).
+
+    Cached: drafting reads the same article sections' text for many questions (a pure function
+    of an immutable string; content texts are a bounded set, a build streams past the cache).
+    """
     out: list[str] = []
     for tok in _parser().parse(markdown):
         if tok.type == "inline":

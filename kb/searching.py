@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import heapq
 import re
+from bisect import bisect_right
 import threading
 import weakref
 from array import array
-from dataclasses import asdict, dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from itertools import compress
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching import ListMatcher, WrappingMatcher
+from whoosh.matching import ListMatcher
 from whoosh.query import And, Or, Phrase, Query, Term
 from whoosh.scoring import BM25FScorer
 
@@ -50,10 +52,10 @@ class Hit:
     parent: str | None = None  # a snippet's article id
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["score"] = round(self.score, 4)
-        d["applies_to"] = list(self.applies_to)
-        return d
+        # Field by field: dataclasses.asdict deep-copies, a tenth of a search's time in the API.
+        return {"id": self.id, "kind": self.kind, "topic": self.topic, "section": self.section, "title": self.title,
+                "score": round(self.score, 4), "excerpt": self.excerpt, "section_title": self.section_title,
+                "applies_to": list(self.applies_to), "parent": self.parent}
 
 
 @dataclass
@@ -102,12 +104,16 @@ def _word_query(word: str, boost: float = 1.0) -> list[Query]:
     return subs
 
 
-def _phrase_query(phrase: str, boost: float) -> list[Query]:
+def _phrase_query(phrase: str, boost: float, kind: type[Phrase] = Phrase) -> list[Query]:
     """A multi-word phrase over title, questions and body (positions must line up)."""
     terms = [t for t, variant in _analyze(_STEM, phrase) if not variant]
     if len(terms) <= 1:
         return _word_query(phrase, boost) if terms else []
-    return [Phrase(f, terms, boost=FIELD_BOOSTS[f] * boost) for f in ("title", "questions", "body")]
+    return [kind(f, terms, boost=FIELD_BOOSTS[f] * boost) for f in ("title", "questions", "body")]
+
+
+class GlossaryPhrase(Phrase):
+    """A glossary alternative's phrase: content-defined, so its postings may be kept per index."""
 
 
 class SumOr(Or):
@@ -116,16 +122,38 @@ class SumOr(Or):
     The same scores as nested ``Or`` queries (BM25F adds up, leaf by leaf in order), but each
     term's postings are read a block at a time and scored in one tight loop, where whoosh's
     union matchers make about ten Python calls per posting: 5-10x faster on the wide queries
-    ``build_query`` makes. Leaves other than plain terms (phrases) go through their own whoosh
-    matcher. The combined matcher cannot report which terms matched; nothing here needs that.
+    ``build_query`` makes. A term's (and a glossary phrase's) scored postings are kept in the
+    index's :class:`ScoreCache`, so a word many searches share is read once. Other leaves (typed
+    phrases) go through their own whoosh matcher. The combined matcher cannot report which terms
+    matched; nothing here needs that.
     """
+
+    def __init__(self, subqueries, boost=1.0, cache: "ScoreCache | None" = None):
+        super().__init__(subqueries, boost=boost)
+        self.cache = cache if cache is not None else ScoreCache()
 
     def scores(self, searcher) -> array:
         """Score of every document of an atomic (one-segment) ``searcher``; 0.0 where nothing matched."""
         context = searcher.context()
         acc = array("d", bytes(8 * searcher.doc_count_all()))
+        reader = searcher.reader()
+        segment = getattr(reader, "segment", None)
+        # Scored postings are kept per segment; a reader with deletions is scored afresh each time.
+        seg = segment().segment_id() if segment is not None and not reader.has_deletions() else None
         for q in self.subqueries:
-            _add_scores(q.matcher(searcher, context), searcher, acc, self.boost)
+            if seg is not None and type(q) in (Term, GlossaryPhrase):
+                key = (seg, q.fieldname, q.text if type(q) is Term else tuple(q.words))
+                cached = self.cache.get(key)
+                if cached is None:
+                    unit = Term(q.fieldname, q.text) if type(q) is Term else GlossaryPhrase(q.fieldname, q.words)
+                    cached = self.cache.put(key, _leaf_postings(unit.matcher(searcher, context), searcher, self.cache))
+                ids, unit_scores = cached
+                b = q.boost
+                for d, sc in zip(ids, unit_scores):
+                    # == whoosh: the leaf's score, times its boost (WrappingMatcher), times ours
+                    acc[d] += sc * b * self.boost
+            else:
+                _add_scores(q.matcher(searcher, context), searcher, acc, self.boost)
         return acc
 
     def _matcher(self, subs, searcher, context):
@@ -134,46 +162,95 @@ class SumOr(Or):
         return ListMatcher(ids, weights=[acc[d] for d in ids])
 
 
-# reader -> {(field, B, K1, avgfl): per-document BM25 length normalisation}; an index is read-only.
-_NORMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_NORMS_LOCK = threading.Lock()
+class ScoreCache:
+    """Scored postings and BM25 length norms of one opened index, shared by its threads.
+
+    A built index never changes, so a term's scores stay right for its lifetime. Bounded by the
+    number of postings held (least recently used go first); this caches index data that every
+    query containing the word shares, never a query's results.
+    """
+
+    MAX_POSTINGS = 2_000_000  # about 24 MB of arrays
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._leaves: OrderedDict[tuple, tuple[array, array]] = OrderedDict()
+        self._size = 0
+        self.norms: dict[tuple, list[float]] = {}
+        self.fields: dict[int, dict] = {}  # docnum -> stored fields but the body, for ranking
+
+    def get(self, key):
+        with self._lock:
+            hit = self._leaves.get(key)
+            if hit is not None:
+                self._leaves.move_to_end(key)
+            return hit
+
+    def put(self, key, postings: tuple[array, array]):
+        with self._lock:
+            if key not in self._leaves:
+                self._leaves[key] = postings
+                self._size += len(postings[0])
+                while self._size > self.MAX_POSTINGS and len(self._leaves) > 1:
+                    _key, (old, _scores) = self._leaves.popitem(last=False)
+                    self._size -= len(old)
+            return self._leaves[key]
 
 
-def _length_norms(searcher, sc: BM25FScorer, fieldname: str) -> list[float]:
+_SCORE_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SCORE_CACHES_LOCK = threading.Lock()
+
+
+def score_cache(kb_index: KbIndex) -> ScoreCache:
+    """The :class:`ScoreCache` of an opened index (made on first use)."""
+    with _SCORE_CACHES_LOCK:
+        cache = _SCORE_CACHES.get(kb_index)
+        if cache is None:
+            cache = _SCORE_CACHES[kb_index] = ScoreCache()
+        return cache
+
+
+def _length_norms(searcher, sc: BM25FScorer, fieldname: str, cache: ScoreCache) -> list[float]:
     """``K1 * ((1 - B) + B * length / avgfl)`` per document: the part of BM25 that depends on it."""
     reader = searcher.reader()
-    key = (fieldname, sc.B, sc.K1, sc.avgfl)
-    per_reader = _NORMS.get(reader)
-    norms = per_reader.get(key) if per_reader is not None else None
+    key = (reader.segment().segment_id(), fieldname, sc.B, sc.K1, sc.avgfl)
+    norms = cache.norms.get(key)
     if norms is None:
         B, K1, avgfl, dfl = sc.B, sc.K1, sc.avgfl, searcher.doc_field_length
         # Computed exactly as whoosh.scoring.bm25 does, so the sums match whoosh's to the last bit. A
         # document without the field has no length (None) and no postings in it: never looked up.
-        norms = [K1 * ((1 - B) + B * (dfl(d, fieldname, 1) or 0) / avgfl) for d in range(searcher.doc_count_all())]
-        with _NORMS_LOCK:
-            _NORMS.setdefault(reader, {})[key] = norms
+        norms = cache.norms[key] = [K1 * ((1 - B) + B * (dfl(d, fieldname, 1) or 0) / avgfl)
+                                    for d in range(searcher.doc_count_all())]
     return norms
 
 
-def _add_scores(m, searcher, acc: array, boost: float) -> None:
-    """Add matcher ``m``'s score for each document it matches to ``acc``."""
-    leaf, leaf_boost = (m.child, m.boost) if type(m) is WrappingMatcher else (m, 1.0)
-    sc = getattr(leaf, "scorer", None)
-    if (type(leaf) is W3LeafMatcher and type(sc) is BM25FScorer and leaf.is_active() and leaf._i == 0
-            and not searcher.reader().has_deletions()):
+def _leaf_postings(m, searcher, cache: ScoreCache) -> tuple[array, array]:
+    """Every document ``m`` matches and its score (``m`` is unboosted), in document order."""
+    ids, scores = array("i"), array("d")
+    sc = getattr(m, "scorer", None)
+    if type(m) is W3LeafMatcher and type(sc) is BM25FScorer and m.is_active() and m._i == 0:
         # A term's postings, a block at a time (whoosh-reloaded 2.7.5's W3 codec, pinned).
-        norms = _length_norms(searcher, sc, leaf._term[0])
+        norms = _length_norms(searcher, sc, m._term[0], cache)
         idf, k1p = sc.idf, sc.K1 + 1
-        while leaf.is_active():
-            if leaf._ids is None:
-                leaf._read_ids()
-            if leaf._weights is None:
-                leaf._read_weights()
-            for d, tf in zip(leaf._ids, leaf._weights):
-                # == WrappingMatcher(leaf, leaf_boost).score() * boost: bm25(), then the boosts
-                acc[d] += idf * ((tf * k1p) / (tf + norms[d])) * leaf_boost * boost
-            leaf._next_block()
-        return
+        while m.is_active():
+            if m._ids is None:
+                m._read_ids()
+            if m._weights is None:
+                m._read_weights()
+            ids.extend(m._ids)
+            # == whoosh.scoring.bm25(idf, tf, length, avgfl, B, K1), operation for operation
+            scores.extend([idf * ((tf * k1p) / (tf + norms[d])) for d, tf in zip(m._ids, m._weights)])
+            m._next_block()
+        return ids, scores
+    while m.is_active():
+        ids.append(m.id())
+        scores.append(m.score())
+        m.next()
+    return ids, scores
+
+
+def _add_scores(m, searcher, acc: array, boost: float) -> None:
+    """Add matcher ``m``'s score, times ``boost``, to ``acc`` for each (undeleted) document it matches."""
     is_deleted = searcher.reader().is_deleted if searcher.reader().has_deletions() else None
     while m.is_active():
         d = m.id()
@@ -210,13 +287,13 @@ def build_query(kb_index: KbIndex, text: str) -> tuple[SumOr, dict[str, str], li
                 if alt not in expansions and alt not in seen:
                     expansions.append(alt)
     for alt in expansions[:24]:
-        parts += _phrase_query(alt, SYNONYM_BOOST)
+        parts += _phrase_query(alt, SYNONYM_BOOST, GlossaryPhrase)
     if not parts:
         raise QueryError("the query has no searchable words (only punctuation or very common words)")
     # No coordination bonus (``Or(scale=...)``): whoosh's CoordMatcher re-walks the matcher tree for
     # every candidate document, tripling search time, and its bonus (~0.01 against BM25 scores of
     # 5-200) barely ranks; BM25F already favours documents that match more of the words.
-    return SumOr(parts), corrections, expansions
+    return SumOr(parts, cache=score_cache(kb_index)), corrections, expansions
 
 
 def _filter(topic: str | None, kind: str | None, version: str | None):
@@ -235,10 +312,9 @@ def _filter(topic: str | None, kind: str | None, version: str | None):
     return And(subs) if subs else None
 
 
-def _top_documents(searcher, wq: SumOr, flt, limit: int) -> list[tuple[float, dict]]:
-    """The ``limit`` best index documents for ``wq`` (BM25F score, stored fields), best first.
-
-    Equal scores go by document number, as whoosh's own collector orders them.
+def _top_documents(searcher, wq: SumOr, flt, limit: int) -> list[tuple[float, int, dict]]:
+    """The ``limit`` best index documents for ``wq`` (BM25F score, document number, stored fields
+    but the body), best first. Equal scores go by document number, as whoosh's collector orders them.
     """
     ranked: list[tuple[float, int]] = []
     allow = set(searcher.docs_for_query(flt)) if flt is not None else None
@@ -252,7 +328,14 @@ def _top_documents(searcher, wq: SumOr, flt, limit: int) -> list[tuple[float, di
             docs = [d for d in compress(range(len(acc)), acc) if d + offset in allow]
         ranked += [(acc[d], d + offset) for d in docs]
     ranked.sort(key=lambda sd: (-sd[0], sd[1]))
-    return [(score, searcher.stored_fields(docnum)) for score, docnum in ranked[:limit]]
+    fields = wq.cache.fields
+    out = []
+    for score, docnum in ranked[:limit]:
+        f = fields.get(docnum)
+        if f is None:  # the body is read again only for the few hits that show an excerpt
+            f = fields[docnum] = {k: v for k, v in searcher.stored_fields(docnum).items() if k != "body"}
+        out.append((score, docnum, f))
+    return out
 
 
 _WORD_RE = re.compile(r"\w[\w.-]*\w|\w")
@@ -271,18 +354,18 @@ def make_excerpt(body: str, query_terms: set[str], width: int = EXCERPT_CHARS) -
     from kb.index import stem_word
 
     text = body.replace("\n", " ")
-    spans = []
-    for m in _WORD_RE.finditer(text):
-        w = m.group(0).lower()
-        if w in query_terms or stem_word(w) in query_terms:
-            spans.append((m.start(), m.end()))
+    # Each distinct word is stemmed once; then only the words that match are located.
+    marked = {w for w in set(_WORD_RE.findall(text))
+              if (low := w.lower()) in query_terms or stem_word(low) in query_terms}
+    spans = [m.span() for m in _WORD_RE.finditer(text) if m.group() in marked] if marked else []
     if not spans:
         cut = text[:width].rsplit(" ", 1)[0] if len(text) > width else text
         return escape(cut, quote=False) + ("…" if len(text) > width else "")
     # The window that holds the most matches, starting a little before its first one.
+    ends = [en for _st, en in spans]  # increasing: words do not overlap
     best_i, best_n = 0, 0
     for i, (st, _en) in enumerate(spans):
-        n = sum(1 for s2, e2 in spans[i:] if e2 <= st + width)
+        n = bisect_right(ends, st + width, i) - i
         if n > best_n:
             best_i, best_n = i, n
     start = max(0, spans[best_i][0] - width // 4)
@@ -336,21 +419,21 @@ def search(kb_index: KbIndex, query: str, limit: int = 10, topic: str | None = N
     marks = (_query_terms(q) | {t for c in corrections.values() for t, _v in _analyze(_STEM, c)}) if excerpts else set()
     seen: dict[str, int] = {}
     ordered = []
-    for score, r in results:
+    for score, docnum, r in results:
         doc_id = r["id"]
         if doc_id in seen:
             continue
         seen[doc_id] = len(ordered)
-        ordered.append((score, r))
+        ordered.append((score, docnum, r))
     total = len(ordered)
     corpus = kb_index.corpus
     hits = []
-    for score, r in ordered[(page - 1) * limit:want]:
+    for score, docnum, r in ordered[(page - 1) * limit:want]:
         doc = corpus.get(r["id"])
         hits.append(Hit(
             id=r["id"], kind=r["kind"], topic=r["topic"], section=r.get("section"),
             title=doc.title if doc else r["title"], score=float(score),
-            excerpt=make_excerpt(r.get("body") or "", marks) if excerpts else "",
+            excerpt=make_excerpt(searcher.stored_fields(docnum).get("body") or "", marks) if excerpts else "",
             section_title=r.get("section_title"), applies_to=tuple(doc.applies_to) if doc else (),
             parent=getattr(doc, "article", None),
         ))

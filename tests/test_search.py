@@ -130,7 +130,7 @@ def test_term_at_a_time_scores_equal_whoosh_or(real_index, query):
 
     wq, _corrections, _expansions = build_query(real_index, clean_query(query))
     searcher = real_index.searcher()
-    ours = [(f["key"], score) for score, f in _top_documents(searcher, wq, None, 40)]
+    ours = [(f["key"], score) for score, _docnum, f in _top_documents(searcher, wq, None, 40)]
     theirs = [(h["key"], h.score) for h in searcher.search(Or(list(wq.subqueries)), limit=40, optimize=False)]
     assert [k for k, _ in ours] == [k for k, _ in theirs]
     assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
@@ -141,3 +141,13 @@ def test_filtered_search_keeps_only_matching_documents(real_index):
     assert hits and all(h.kind == "snippet" for h in hits)
     assert [h.id for h in hits] == [h.id for h in search(real_index, "quorum witness", limit=100).hits
                                     if h.kind == "snippet"][:len(hits)]
+
+
+def test_hit_to_dict_has_every_field(real_index):
+    from dataclasses import asdict
+
+    hit = search(real_index, "quorum witness", limit=1).hits[0]
+    expected = asdict(hit)
+    expected["score"] = round(hit.score, 4)
+    expected["applies_to"] = list(hit.applies_to)
+    assert hit.to_dict() == expected
