@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 import threading
 import weakref
 from array import array
@@ -141,19 +141,27 @@ class SumOr(Or):
         # Scored postings are kept per segment; a reader with deletions is scored afresh each time.
         seg = segment().segment_id() if segment is not None and not reader.has_deletions() else None
         for q in self.subqueries:
-            if seg is not None and type(q) in (Term, GlossaryPhrase):
-                key = (seg, q.fieldname, q.text if type(q) is Term else tuple(q.words))
+            if seg is not None and type(q) is Term:
+                ids, unit_scores = _term_postings(searcher, context, seg, q.fieldname, q.text, self.cache)
+            elif seg is not None and type(q) is GlossaryPhrase:
+                key = (seg, q.fieldname, tuple(q.words))
                 cached = self.cache.get(key)
                 if cached is None:
-                    unit = Term(q.fieldname, q.text) if type(q) is Term else GlossaryPhrase(q.fieldname, q.words)
-                    cached = self.cache.put(key, _leaf_postings(unit.matcher(searcher, context), searcher, self.cache))
+                    cached = self.cache.put(key, _phrase_postings(searcher, context, seg, q.fieldname, q.words,
+                                                                  self.cache))
                 ids, unit_scores = cached
-                b = q.boost
-                for d, sc in zip(ids, unit_scores):
-                    # == whoosh: the leaf's score, times its boost (WrappingMatcher), times ours
-                    acc[d] += sc * b * self.boost
+            elif seg is not None and type(q) is Phrase and q.slop == 1:
+                ids, unit_scores = _phrase_postings(searcher, context, seg, q.fieldname, q.words, self.cache)
             else:
                 _add_scores(q.matcher(searcher, context), searcher, acc, self.boost)
+                continue
+            b = q.boost
+            if self.boost == 1.0:
+                for d, sc in zip(ids, unit_scores):
+                    acc[d] += sc * b  # == whoosh: the leaf's score times its boost (WrappingMatcher)
+            else:
+                for d, sc in zip(ids, unit_scores):
+                    acc[d] += sc * b * self.boost
         return acc
 
     def _matcher(self, subs, searcher, context):
@@ -247,6 +255,79 @@ def _leaf_postings(m, searcher, cache: ScoreCache) -> tuple[array, array]:
         scores.append(m.score())
         m.next()
     return ids, scores
+
+
+def _term_postings(searcher, context, seg: str, fieldname: str, text: str, cache: ScoreCache):
+    """A term's documents and unboosted BM25F scores, from the cache or read once into it."""
+    key = (seg, fieldname, text)
+    cached = cache.get(key)
+    if cached is None:
+        cached = cache.put(key, _leaf_postings(Term(fieldname, text).matcher(searcher, context), searcher, cache))
+    return cached
+
+
+def _tree_sum(values: list[float]) -> float:
+    # Added in the order of whoosh's binary tree of IntersectionMatchers (make_binary_tree).
+    if len(values) == 1:
+        return values[0]
+    half = len(values) // 2
+    return _tree_sum(values[:half]) + _tree_sum(values[half:])
+
+
+def _phrase_postings(searcher, context, seg: str, fieldname: str, words, cache: ScoreCache):
+    """Documents holding ``words`` at consecutive positions of a field, with whoosh's phrase score.
+
+    Exactly what whoosh's ``Phrase`` (a ``SpanNear2`` of slop 1 over the words' terms) matches and
+    scores, the sum of the words' BM25F scores, but found by intersecting the words' document sets
+    in C and decoding positions only for the documents in all of them.
+    """
+    reader = searcher.reader()
+    field = searcher.schema[fieldname] if fieldname in searcher.schema else None
+    empty = (array("i"), array("d"))
+    if field is None or not words:
+        return empty
+    try:
+        btexts = [field.to_bytes(w) for w in words]
+    except ValueError:
+        return empty
+    if any((fieldname, b) not in reader for b in btexts):
+        return empty
+    postings = [_term_postings(searcher, context, seg, fieldname, w, cache) for w in words]
+    docs = set(postings[0][0])
+    for ids, _scores in postings[1:]:
+        docs.intersection_update(ids)
+    if not docs:
+        return empty
+    # Positions of each word in the candidate documents only.
+    positions: list[dict[int, list[int]]] = []
+    for w in dict.fromkeys(words):
+        m = Term(fieldname, w).matcher(searcher, context)
+        found: dict[int, list[int]] = {}
+        while m.is_active():
+            if m._ids is None:
+                m._read_ids()
+            block = m._ids
+            if not docs.isdisjoint(block):
+                if m._values is None:
+                    m._read_values()
+                decode = m.format.decode_positions
+                for i, d in enumerate(block):
+                    if d in docs:
+                        found[d] = decode(m._values[i])
+            m._next_block()
+        positions.append(found)
+    by_word = dict(zip(dict.fromkeys(words), positions))
+    out_ids, out_scores = array("i"), array("d")
+    for d in sorted(docs):
+        ends = set(by_word[words[0]][d])
+        for w in words[1:]:
+            ends = {p for p in by_word[w][d] if p - 1 in ends}  # the next word right after
+            if not ends:
+                break
+        if ends:
+            out_ids.append(d)
+            out_scores.append(_tree_sum([scores[bisect_left(ids, d)] for ids, scores in postings]))
+    return out_ids, out_scores
 
 
 def _add_scores(m, searcher, acc: array, boost: float) -> None:

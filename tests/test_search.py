@@ -151,3 +151,23 @@ def test_hit_to_dict_has_every_field(real_index):
     expected["score"] = round(hit.score, 4)
     expected["applies_to"] = list(hit.applies_to)
     assert hit.to_dict() == expected
+
+
+def test_phrase_postings_equal_whoosh_phrase(real_index):
+    # Phrases are matched by intersecting document sets and decoding positions; whoosh's Phrase is the reference.
+    from whoosh.query import Phrase
+
+    from kb.searching import ScoreCache, _phrase_postings
+
+    searcher = real_index.searcher()
+    context, seg = searcher.context(), searcher.reader().segment().segment_id()
+    phrases = [["integr", "servic"], ["live", "migrat"], ["hyper-v", "replica"], ["cluster", "share", "volum"],
+               ["quorum", "quorum"], ["no", "such", "phrase"]]
+    for words in phrases:
+        for fieldname in ("title", "questions", "body"):
+            ids, scores = _phrase_postings(searcher, context, seg, fieldname, words, ScoreCache())
+            m, expected = Phrase(fieldname, words).matcher(searcher, context), []
+            while m.is_active():
+                expected.append((m.id(), m.score()))
+                m.next()
+            assert list(zip(ids, scores)) == expected, (fieldname, words)
