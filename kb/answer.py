@@ -113,6 +113,24 @@ class _Phrasings:
             for q in (s.title, *s.questions):
                 self.owner.append(s.id)
                 self.choices.append(_fuzz_text(q))
+        # Many phrasings read the same once stemmed and stripped: rapidfuzz compares each text once.
+        self.unique: list[str] = []
+        self.where: list[list[int]] = []  # positions in ``choices`` of each unique text, in order
+        slot: dict[str, int] = {}
+        for i, text in enumerate(self.choices):
+            if text not in slot:
+                slot[text] = len(self.unique)
+                self.unique.append(text)
+                self.where.append([])
+            self.where[slot[text]].append(i)
+
+    def extract(self, query: str, limit: int, score_cutoff: float) -> list[tuple[float, int]]:
+        """``process.extract(query, self.choices, ...)`` as ``(score, index)``, best first, ties in
+        choice order: the same entries, with each distinct text scored once."""
+        found = process.extract(query, self.unique, scorer=FUZZY_SCORER, limit=limit, score_cutoff=score_cutoff)
+        entries = [(score, i) for _text, score, u in found for i in self.where[u]]
+        entries.sort(key=lambda e: (-e[0], e[1]))
+        return entries[:limit]
 
 
 def _phrasings(kb_index) -> _Phrasings:
@@ -165,8 +183,7 @@ def retrieve(kb_index, question: str) -> Candidates:
     qf = _fuzz_text(text)
     fuzzy: dict[str, float] = {}
     if qf:
-        for _choice, score, idx in process.extract(qf, ph.choices, scorer=FUZZY_SCORER,
-                                                   limit=RETRIEVE_LIMIT * 3, score_cutoff=40):
+        for score, idx in ph.extract(qf, limit=RETRIEVE_LIMIT * 3, score_cutoff=40):
             sid = ph.owner[idx]
             fuzzy[sid] = max(fuzzy.get(sid, 0.0), score)
     for rank, (sid, _score) in enumerate(sorted(fuzzy.items(), key=lambda kv: -kv[1])[:RETRIEVE_LIMIT]):

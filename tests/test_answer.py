@@ -94,3 +94,19 @@ def test_draft_spells_out_an_acronym_once_before_its_first_use():
         "RCT again, `Get-VMHost RCT`, [CSV](/articles/csv)"
     # A text that already has the long form is left alone; common acronyms are never spelled out.
     assert g.spell_out("Cluster Shared Volumes (CSV) hold VMs") == "Cluster Shared Volumes (CSV) hold VMs"
+
+
+def test_phrasing_extract_matches_rapidfuzz_over_every_phrasing(real_index):
+    # Each distinct phrasing text is scored once; the entries must be rapidfuzz's over the full list.
+    from rapidfuzz import process
+
+    from kb.answer import FUZZY_SCORER, _fuzz_text, _phrasings
+
+    ph = _phrasings(real_index)
+    assert len(ph.unique) < len(ph.choices)
+    for question in ["two node cluster witness quorum", "can I delete avhdx files", "live migration fails intel amd",
+                     "backup of a domain controller vm with checkpoints", "zzz"]:
+        qf = _fuzz_text(question)
+        expected = [(score, i) for _text, score, i in
+                    process.extract(qf, ph.choices, scorer=FUZZY_SCORER, limit=90, score_cutoff=40)]
+        assert ph.extract(qf, 90, 40) == expected
