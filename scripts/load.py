@@ -219,15 +219,16 @@ def cli_env(home: Path | None = None, content: Path | None = None) -> dict:
 class Server:
     """``hvkb serve`` in a subprocess with its own HVKB_HOME and content copy; stopped by :meth:`stop`."""
 
-    def __init__(self, host: str, workdir: Path, content: Path, threads: int):
+    def __init__(self, host: str, workdir: Path, content: Path, threads: int | None):
         self.host, self.port = host, free_port(host)
         self.home = workdir / "home"
         self.content = content
         self.index = self.home / "index"
         self.log_path = workdir / "server.log"
         self._log = open(self.log_path, "wb")
-        cmd = [sys.executable, "-m", "kb.cli", "serve", "--host", host, "--port", str(self.port),
-               "--threads", str(threads)]
+        cmd = [sys.executable, "-m", "kb.cli", "serve", "--host", host, "--port", str(self.port)]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=cli_env(self.home, content), stdout=self._log,
                                      stderr=subprocess.STDOUT)
 
@@ -405,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", type=Path, help="the running server's index folder (needed for --rebuild-at "
                                                 "without --start-server)")
     p.add_argument("--start-server", action="store_true", help="start `hvkb serve` on a free port, stop it at the end")
-    p.add_argument("--server-threads", type=int, default=8, help="waitress threads of a started server")
+    p.add_argument("--server-threads", type=int, default=None,
+                   help="waitress threads of a started server (default: hvkb serve's own default)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     args = p.parse_args(argv)
