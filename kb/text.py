@@ -23,6 +23,7 @@ _TOKEN_RE = re.compile(
     re.IGNORECASE,
 )
 _HAS_DIGIT = re.compile(r"\d")
+_LINE_BREAKS = re.compile(r"[\n\t]")
 
 
 class Token(NamedTuple):
@@ -36,6 +37,9 @@ class Token(NamedTuple):
 def normalize(text: str) -> str:
     """Fold Unicode compatibility forms and drop control characters (NUL and friends)."""
     text = unicodedata.normalize("NFKC", text)
+    # Nearly every text is printable apart from its newlines and tabs: checked in C, returned as is.
+    if all(part.isprintable() for part in _LINE_BREAKS.split(text)):
+        return text
     return "".join(ch if (ch.isprintable() or ch in "\n\t") else " " for ch in text)
 
 
