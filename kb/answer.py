@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -261,16 +262,27 @@ DETAIL_MAX_WORDS = 100
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
 
 
-def _stems(text: str) -> set[str]:
+def _stems(text: str) -> frozenset[str]:
     from kb.index import stem_word
 
-    return {stem_word(w) for w in words(text) if w not in _FUZZ_STOP and len(w) > 2}
+    return frozenset(stem_word(w) for w in words(text) if w not in _FUZZ_STOP and len(w) > 2)
+
+
+@lru_cache(maxsize=4096)
+def _section_sentences(markdown: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """A section's candidate sentences (6 to 45 words) with their stems; content is immutable, so once."""
+    from kb.markdown import plain_text
+
+    out = []
+    for sent in _SENTENCE_RE.split(plain_text(markdown).replace("\n", " ")):
+        sent = sent.strip()
+        if 6 <= len(sent.split()) <= 45:
+            out.append((sent, _stems(sent)))
+    return tuple(out)
 
 
 def _detail(question: str, snippets: list[Snippet], candidates: Candidates, corpus: Corpus) -> list[str]:
     """Sentences from the article sections that best match the question and are not in the answer yet."""
-    from kb.markdown import plain_text
-
     if not snippets:
         return []
     q = _stems(question)
@@ -287,12 +299,10 @@ def _detail(question: str, snippets: list[Snippet], candidates: Candidates, corp
     scored = []
     seen: set[str] = set()
     for order, sec in enumerate(sections):
-        for sent in _SENTENCE_RE.split(plain_text(sec.markdown).replace("\n", " ")):
-            sent = sent.strip()
-            if sent in seen or not 6 <= len(sent.split()) <= 45:
+        for sent, st in _section_sentences(sec.markdown):
+            if sent in seen:
                 continue
             seen.add(sent)
-            st = _stems(sent)
             overlap = len(st & q)
             new = len(st - used)
             if overlap >= 2 and new >= 3:

@@ -116,21 +116,37 @@ class Glossary:
         done = set() if done is None else done
         forms = self.long_forms()
         lower = text.lower()
-        parts = _CODE_OR_LINK_RE.split(text)
+        pending = set()
         for acronym, long in forms.items():
             if acronym in done:
                 continue
             if long.lower() in lower:
                 done.add(acronym)
-                continue
-            pattern = re.compile(rf"(?<![\w\-/.]){re.escape(acronym)}(?![\w\-])")
-            for i in range(0, len(parts), 2):           # even parts: prose; odd parts: code and links
-                new, n = pattern.subn(f"{long} ({acronym})", parts[i], count=1)
-                if n:
-                    parts[i] = new
-                    done.add(acronym)
-                    break
+            elif acronym in text:
+                pending.add(acronym)
+        if not pending:
+            return text
+
+        def expand(m: re.Match) -> str:
+            acronym = m.group(1)
+            if acronym not in pending:
+                return acronym
+            pending.discard(acronym)
+            done.add(acronym)
+            return f"{forms[acronym]} ({acronym})"
+
+        parts = _CODE_OR_LINK_RE.split(text)
+        for i in range(0, len(parts), 2):           # even parts: prose; odd parts: code and links
+            parts[i] = self._acronym_re().sub(expand, parts[i])
         return "".join(parts)
+
+    def _acronym_re(self) -> re.Pattern:
+        pattern = getattr(self, "_acronym_pattern", None)
+        if pattern is None:
+            names = sorted(self.long_forms(), key=len, reverse=True)
+            alternation = "|".join(re.escape(a) for a in names) or "(?!)"
+            pattern = self._acronym_pattern = re.compile(rf"(?<![\w\-/.])({alternation})(?![\w\-])")
+        return pattern
 
     def alternatives(self, match: GlossaryMatch) -> list[str]:
         """The entry's other phrases (normalized), for widening a query; none if ``expand`` is off."""
