@@ -32,6 +32,7 @@ EXACT_BOOST = 3.0        # unstemmed title/question words: an exact hit beats a 
 VARIANT_BOOST = 0.25     # parts of compounds ("set" in Set-VMProcessor)
 SYNONYM_BOOST = 0.5      # glossary alternatives of a query phrase
 CORRECTION_BOOST = 0.35  # typo corrections: always below what was typed
+MAX_EXPANSIONS = 24     # glossary alternatives searched for at most, first found first
 MAX_QUERY_WORDS = 64     # a pasted wall of text is searched by its first distinct words
 MAX_QUERY_CHARS = 2_000  # ...and no more than its first 2,000 characters are even read
 KINDS = ("article", "snippet")
@@ -371,12 +372,13 @@ def build_query(kb_index: KbIndex, text: str) -> tuple[SumOr, dict[str, str], li
     expansions: list[str] = []
     glossary = kb_index.corpus.glossary
     # Look for glossary phrases in the text as typed and as corrected ("intergration services").
-    for seq in {tuple(typed[:MAX_QUERY_WORDS]), tuple(corrections.get(w, w) for w in typed[:MAX_QUERY_WORDS])}:
+    as_typed = tuple(typed[:MAX_QUERY_WORDS])
+    for seq in dict.fromkeys([as_typed, tuple(corrections.get(w, w) for w in as_typed)]):  # in this order
         for match in glossary.find(list(seq)):
             for alt in glossary.alternatives(match):
                 if alt not in expansions and alt not in seen:
                     expansions.append(alt)
-    for alt in expansions[:24]:
+    for alt in expansions[:MAX_EXPANSIONS]:
         parts += _phrase_query(alt, SYNONYM_BOOST, GlossaryPhrase)
     if not parts:
         raise QueryError("the query has no searchable words (only punctuation or very common words)")
