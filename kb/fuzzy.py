@@ -49,8 +49,8 @@ class Speller:
             found = process.extract(word, self._choices, scorer=Levenshtein.distance,
                                     score_cutoff=limit, limit=8)
             if found:
-                # Fewest edits first, then the word more documents use.
-                found.sort(key=lambda f: (f[1], -self.vocab.get(f[0], 0)))
+                # Fewest edits first, then the word more documents use, then alphabetical order.
+                found.sort(key=lambda f: (f[1], -self.vocab.get(f[0], 0), f[0]))
                 result = found[0][0]
         if len(self._cache) < 20_000:
             self._cache[word] = result

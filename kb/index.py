@@ -207,7 +207,7 @@ def vocabulary(corpus: Corpus, docs: list[dict] | None = None) -> dict[str, int]
             df.update({t.text for t in textmod.tokens(text) if len(t.text) >= 2})
     for entry in corpus.glossary.entries:
         df.update({t.text for p in entry.phrases for t in textmod.tokens(p)})
-    return dict(df)
+    return dict(sorted(df.items()))  # sorted: the same words give the same file and the same corrections
 
 
 # --------------------------------------------------------------------------- building
