@@ -35,7 +35,8 @@ MAX_SNIPPETS = 2
 EXTRA_SHARE = 0.85       # a second snippet joins the answer only when its score is this close to the best
 EXTRA_FUZZY = 70         # ...and one of its phrasings is this similar (0-100) to the question
 MAX_CLARIFYING = 3
-ALTERNATIVES = 1           # sources from a topic the answer did not use, best first
+ALTERNATIVES = 1           # sources from a topic the answer did not use, best first...
+ALTERNATIVE_SHARE = 0.6    # ...when at least this close to the main snippet's score
 MAX_SEARCH_CHARS = 1500    # a long paste is searched by its first part (questions come first)
 MAX_SEARCH_WORDS = 40      # ...and by its most specific words: fewer, rarer terms rank as well, faster
 MIN_CONTENT_WORDS = 2      # "vm fails" says too little to answer; ask instead
@@ -425,8 +426,10 @@ def draft_answer(question: str, candidates: Candidates, facts: Facts, corpus: Co
     others = sorted((sid for sid in candidates.snippet_scores
                      if sid in corpus.snippets and corpus.snippets[sid].topic not in shown),
                     key=lambda sid: -candidates.snippet_scores[sid])
+    best_score = candidates.snippet_scores.get(snippets[0].id, 0.0) if snippets else 0.0
     for sid in others[:ALTERNATIVES]:
-        add(sid, candidates.snippet_scores[sid])
+        if candidates.snippet_scores[sid] >= ALTERNATIVE_SHARE * best_score:
+            add(sid, candidates.snippet_scores[sid])
 
     md: list[str] = ["Hi,", ""]
     clarifying: list[str] = []

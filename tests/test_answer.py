@@ -110,3 +110,13 @@ def test_phrasing_extract_matches_rapidfuzz_over_every_phrasing(real_index):
         expected = [(score, i) for _text, score, i in
                     process.extract(qf, ph.choices, scorer=FUZZY_SCORER, limit=90, score_cutoff=40)]
         assert ph.extract(qf, 90, 40) == expected
+
+
+def test_sources_add_another_topic_only_when_it_is_nearly_as_strong(real_index):
+    d = answer_question(real_index, "We have a two-node Windows Server 2012 R2 Hyper-V cluster. When one node "
+                                    "reboots the whole cluster goes down. Do I need a witness for quorum?")
+    assert d.answerable and d.topic == "quorum"
+    main = d.sources[0].score
+    for s in d.sources:
+        if s.kind == "snippet" and s.topic != "quorum":
+            assert s.score >= 0.6 * main
