@@ -56,10 +56,10 @@ MIN_TIMED = 20
 CLI_RUNS = 10
 SEARCH_LIMIT = 10
 PCTS = ("p50", "p95", "p99")
-# The baseline's column weights mirror kb.search.FIELD_BOOSTS (title, questions, summary, tags, body).
+# The baseline's column weights mirror kb.searching.FIELD_BOOSTS (title, questions, summary, tags, body).
 FTS5_COLUMNS = ("title", "questions", "summary", "tags", "body")
 FTS5_WEIGHTS = (4.0, 3.0, 2.0, 2.0, 1.0)
-FTS5_MAX_TOKENS = 64      # like kb.search.MAX_QUERY_WORDS
+FTS5_MAX_TOKENS = 64      # like kb.searching.MAX_QUERY_WORDS
 FTS5_QUESTION_CHARS = 1500  # like kb.answer.MAX_SEARCH_CHARS
 FTS5_RETRIEVE = 30          # like kb.answer.RETRIEVE_LIMIT
 PROFILE_SEARCHES, PROFILE_QUESTIONS = 40, 8  # --profile: enough samples, minutes not hours at 10k
