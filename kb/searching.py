@@ -14,6 +14,7 @@ import weakref
 from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import accumulate, compress
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -441,6 +442,21 @@ def _top_documents(searcher, wq: SumOr, flt, limit: int) -> list[tuple[float, in
 _WORD_RE = re.compile(r"\w[\w.-]*\w|\w")
 
 
+@lru_cache(maxsize=2048)
+def _word_index(text: str) -> tuple[dict[str, tuple[str, str]], dict[str, list[tuple[int, int]]]]:
+    """A text's distinct words with their lowercase and stemmed forms, and where each occurs.
+
+    Worked out once per text (bodies do not change while an index is open), so marking an excerpt
+    costs only the words that match.
+    """
+    from kb.index import stem_word
+
+    where: dict[str, list[tuple[int, int]]] = {}
+    for m in _WORD_RE.finditer(text):
+        where.setdefault(m.group(), []).append(m.span())
+    return {w: (w.lower(), stem_word(w.lower())) for w in where}, where
+
+
 def make_excerpt(body: str, query_terms: set[str], width: int = EXCERPT_CHARS) -> str:
     """An HTML-escaped window of ``body`` around the first run of query words, marked with <mark>.
 
@@ -451,13 +467,10 @@ def make_excerpt(body: str, query_terms: set[str], width: int = EXCERPT_CHARS) -
     """
     from html import escape
 
-    from kb.index import stem_word
-
     text = body.replace("\n", " ")
-    # Each distinct word is stemmed once; then only the words that match are located.
-    marked = {w for w in set(_WORD_RE.findall(text))
-              if (low := w.lower()) in query_terms or stem_word(low) in query_terms}
-    spans = [m.span() for m in _WORD_RE.finditer(text) if m.group() in marked] if marked else []
+    forms, where = _word_index(text)
+    spans = sorted(span for w, (low, stem) in forms.items() if low in query_terms or stem in query_terms
+                   for span in where[w])
     if not spans:
         cut = text[:width].rsplit(" ", 1)[0] if len(text) > width else text
         return escape(cut, quote=False) + ("…" if len(text) > width else "")
