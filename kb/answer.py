@@ -26,8 +26,6 @@ RRF_K = 10                 # reciprocal-rank constant: small, so the first few r
 FUZZY_WEIGHT = 0.5         # weight of the rapidfuzz phrasing ranking against the BM25F ranking
 TOPIC_WEIGHT = 0.05        # how much a snippet's topic evidence counts when picking the best snippet
 FUZZY_SCORER = fuzz.token_set_ratio
-CLOSE_MATCH = 95           # a phrasing this similar to the question...
-CLOSE_MATCH_BONUS = 0.0   # ...adds this (0: measured worse on the dev set; kept as a knob) to the snippet's score when picking the answer
 TOPIC_DECAY = 0.5          # a topic's n-th snippet adds this power n of its score: size alone does not win
 RETRIEVE_LIMIT = 30        # candidates taken from each ranking
 ANSWERABLE_THRESHOLD = 0.42  # below this confidence the draft says it has no confident answer
@@ -239,9 +237,7 @@ def _pick_snippets(c: Candidates, corpus: Corpus) -> list[Snippet]:
     """Best snippets: topic-weighted fused score; extra ones only when nearly as strong."""
     def total(sid: str) -> float:
         s = corpus.snippets[sid]
-        # A phrasing whose every word is in the question is strong evidence on its own.
-        close = CLOSE_MATCH_BONUS if c.fuzzy.get(sid, 0.0) >= CLOSE_MATCH else 0.0
-        return c.snippet_scores[sid] + TOPIC_WEIGHT * c.topic_scores.get(s.topic, 0.0) + close
+        return c.snippet_scores[sid] + TOPIC_WEIGHT * c.topic_scores.get(s.topic, 0.0)
 
     ranked = sorted((sid for sid in c.snippet_scores if sid in corpus.snippets), key=total, reverse=True)
     if not ranked:
