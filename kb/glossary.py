@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 from kb.text import words
 
@@ -84,24 +85,29 @@ class Glossary:
                 i += 1
         return out
 
+    @cached_property
     def long_forms(self) -> dict[str, str]:
         """Acronym -> its long form, where an entry has both ("RCT" -> "Resilient Change Tracking").
 
         A long form is a phrase of the same entry whose words' initials spell the acronym.
         """
-        forms = getattr(self, "_long_forms", None)
-        if forms is None:
-            forms = {}
-            for e in self.entries:
-                acronyms = [p for p in e.phrases if _ACRONYM_RE.match(p) and p.upper() not in COMMON_ACRONYMS]
-                longs = [p for p in e.phrases if " " in p]
-                for a in acronyms:
-                    for p in longs:
-                        if "".join(w[0] for w in re.split(r"[\s-]+", p) if w).lower() == a.lower():
-                            forms.setdefault(a, p)
-                            break
-            self._long_forms = forms
+        forms: dict[str, str] = {}
+        for e in self.entries:
+            acronyms = [p for p in e.phrases if _ACRONYM_RE.match(p) and p.upper() not in COMMON_ACRONYMS]
+            longs = [p for p in e.phrases if " " in p]
+            for a in acronyms:
+                for p in longs:
+                    if "".join(w[0] for w in re.split(r"[\s-]+", p) if w).lower() == a.lower():
+                        forms.setdefault(a, p)
+                        break
         return forms
+
+    @cached_property
+    def _acronym_re(self) -> re.Pattern:
+        """Any acronym of :attr:`long_forms` as a whole word, longest first."""
+        names = sorted(self.long_forms, key=len, reverse=True)
+        alternation = "|".join(re.escape(a) for a in names) or "(?!)"
+        return re.compile(rf"(?<![\w\-/.])({alternation})(?![\w\-])")
 
     def spell_out(self, text: str, done: set[str] | None = None) -> str:
         """Write each acronym's long form before its first use: "RCT" -> "Resilient Change Tracking (RCT)".
@@ -114,7 +120,7 @@ class Glossary:
         'Backups use Resilient Change Tracking (RCT). RCT is on by default; `Get-VM RCT` is code.'
         """
         done = set() if done is None else done
-        forms = self.long_forms()
+        forms = self.long_forms
         lower = text.lower()
         pending = set()
         for acronym, long in forms.items():
@@ -137,16 +143,8 @@ class Glossary:
 
         parts = _CODE_OR_LINK_RE.split(text)
         for i in range(0, len(parts), 2):           # even parts: prose; odd parts: code and links
-            parts[i] = self._acronym_re().sub(expand, parts[i])
+            parts[i] = self._acronym_re.sub(expand, parts[i])
         return "".join(parts)
-
-    def _acronym_re(self) -> re.Pattern:
-        pattern = getattr(self, "_acronym_pattern", None)
-        if pattern is None:
-            names = sorted(self.long_forms(), key=len, reverse=True)
-            alternation = "|".join(re.escape(a) for a in names) or "(?!)"
-            pattern = self._acronym_pattern = re.compile(rf"(?<![\w\-/.])({alternation})(?![\w\-])")
-        return pattern
 
     def alternatives(self, match: GlossaryMatch) -> list[str]:
         """The entry's other phrases (normalized), for widening a query; none if ``expand`` is off."""
