@@ -14,13 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb.content import load_corpus
 from kb.index import build_index, read_current
 from webapp import create_app
 from webapp.holder import KbHolder
+from conftest import REAL_CONTENT
 
-ROOT = Path(__file__).resolve().parent.parent
-CONTENT = ROOT / "content"
+CONTENT = REAL_CONTENT
 
 # A question the knowledge base answers well, and one it does not cover.
 GOOD_QUESTION = ("We have a two-node Windows Server 2012 R2 Hyper-V cluster. When one node reboots the whole "
@@ -31,15 +30,13 @@ OFF_TOPIC_QUESTION = "What is the best recipe for banana bread with walnuts?"
 # --------------------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="session")
-def web_corpus():
-    return load_corpus(CONTENT)
+def web_corpus(real_corpus):
+    return real_corpus
 
 
 @pytest.fixture(scope="session")
-def web_index_dir(tmp_path_factory, web_corpus) -> Path:
-    path = tmp_path_factory.mktemp("web-index")
-    build_index(web_corpus, path)
-    return path
+def web_index_dir(real_index_dir) -> Path:
+    return real_index_dir  # read only here: the shipped content, built once for the whole session
 
 
 @pytest.fixture(scope="session")
