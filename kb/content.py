@@ -17,6 +17,8 @@ from kb.glossary import Glossary, GlossaryEntry
 from kb.versions import expand_applies_to
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# An absolute https address with a host: what a forum reader can open (no spaces, no relative paths).
+URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?::\d+)?(?:[/?#][^\s<>\"]*)?$")
 # A snippet is pasted into a forum reply: past ~120 words it stops being a short answer.
 MAX_SNIPPET_WORDS = 120
 MIN_QUESTIONS = 2
@@ -24,7 +26,7 @@ MIN_QUESTIONS = 2
 NEEDS = ("os_version", "cluster", "cpu_vendor", "guest_os", "backup_product", "host_count",
          "scvmm", "error_code", "storage", "vm_generation", "network")
 
-ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "related", "updated"}
+ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "related", "updated", "references"}
 ARTICLE_REQUIRED = ("id", "title", "topic", "summary", "updated")
 SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "applies_to", "needs"}
 SNIPPET_REQUIRED = ("id", "article", "questions")
@@ -35,6 +37,16 @@ class Topic:
     id: str
     title: str
     description: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A public page that backs an article (Microsoft Learn first), linked from pasted drafts."""
+    title: str
+    url: str
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +74,7 @@ class Article:
     applies_to: tuple[str, ...] = ()   # expanded: "2012+" is already every release from 2012
     related: tuple[str, ...] = ()
     updated: str = ""
+    references: tuple[Reference, ...] = ()
     sections: tuple[Section, ...] = ()
     path: str = ""
     line: int = 1
@@ -70,12 +83,14 @@ class Article:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["sections"] = [s.to_dict() for s in self.sections]
+        d["references"] = [r.to_dict() for r in self.references]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Article":
         d = {k: v for k, v in d.items() if k != "kind"}
         d["sections"] = tuple(Section(**s) for s in d.get("sections", ()))
+        d["references"] = tuple(Reference(**r) for r in d.get("references", ()))
         for k in ("tags", "applies_to", "related"):
             d[k] = tuple(d.get(k, ()))
         return cls(**d)
@@ -323,6 +338,37 @@ class _Fields:
                 out.append(str(item).strip())
         return tuple(out)
 
+    def references(self) -> tuple[Reference, ...]:
+        """``references``: a list of ``{title, url}``, each url an absolute https address."""
+        value = self.data.get("references")
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error("references", f"'references' must be a list of {{title, url}}, not {type(value).__name__}")
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            line = self.lines.get(f"references[{i}]", self.line("references"))
+            if not isinstance(item, dict) or not isinstance(item.get("title"), str) or not isinstance(item.get("url"), str):
+                self.errors.append(ContentError(self.path, line, f"references item {i + 1} needs text 'title' and 'url'"))
+                continue
+            title, url = item["title"].strip(), item["url"].strip()
+            if not title:
+                self.errors.append(ContentError(self.path, line, f"references item {i + 1}: 'title' is empty"))
+            if not URL_RE.match(url):
+                self.errors.append(ContentError(self.path, line,
+                                                f"references item {i + 1}: {url!r} is not an absolute https URL"))
+                continue
+            unknown = set(item) - {"title", "url"}
+            if unknown:
+                self.errors.append(ContentError(self.path, line, f"references item {i + 1}: unknown field(s) "
+                                                f"{', '.join(sorted(map(str, unknown)))} (known: title, url)", warning=True))
+            out.append(Reference(title, url))
+        urls = [r.url for r in out]
+        for url in {u for u in urls if urls.count(u) > 1}:
+            self.error("references", f"references: {url} is listed twice")
+        return tuple(out)
+
     def applies_to(self) -> tuple[str, ...]:
         entries = self.list("applies_to")
         try:
@@ -447,7 +493,7 @@ def _load_article(path: Path, topics: dict[str, Topic], errors: list[ContentErro
     return Article(
         id=doc_id, title=f.str("title"), topic=topic, summary=f.str("summary"), body=body.strip(),
         tags=tuple(t.lower() for t in f.list("tags")), applies_to=f.applies_to(), related=f.list("related"),
-        updated=f.str("updated"), sections=tuple(sections), path=str(path), line=lines.get("id", 1),
+        updated=f.str("updated"), references=f.references(), sections=tuple(sections), path=str(path), line=lines.get("id", 1),
     )
 
 
