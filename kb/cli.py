@@ -211,6 +211,10 @@ def show(settings: Settings, doc_id: str, as_json: bool):
             click.echo(click.style("Decision snippets:", bold=True))
             for s in snippets:
                 click.echo(f"  - {s.id}: {s.title}")
+        if doc.references:
+            click.echo(click.style("Sources:", bold=True))
+            for r in doc.references:
+                click.echo(f"  - {r.title}: {r.url}")
         if doc.related:
             click.echo("Related: " + ", ".join(doc.related))
     else:

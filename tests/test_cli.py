@@ -50,6 +50,7 @@ def test_show_article_and_unknown_id(runner, env):
     result = runner.invoke(cli, ["show", "quorum"], env=env)
     assert result.exit_code == 0 and "How quorum keeps a failover cluster running" in result.output
     assert "quorum-two-node-witness" in result.output
+    assert "Sources:\n  - Configure and manage quorum: https://learn.microsoft.com/" in result.output
     result = runner.invoke(cli, ["show", "nope"], env=env)
     assert result.exit_code == 1 and "no article or snippet with id 'nope'" in result.output
 

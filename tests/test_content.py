@@ -20,6 +20,14 @@ def test_fixture_corpus_loads(corpus):
     assert lines[art.sections[0].line - 1] == "## Witness types"
 
 
+def test_article_references_load_in_order(corpus):
+    refs = corpus.articles["quorum"].references
+    assert [r.url for r in refs] == ["https://learn.microsoft.com/en-us/windows-server/failover-clustering/manage-cluster-quorum",
+                                     "https://learn.microsoft.com/en-us/windows-server/failover-clustering/deploy-cloud-witness"]
+    assert refs[0].title == "Configure and manage quorum"
+    assert corpus.articles["cpu-compatibility"].references == ()
+
+
 def test_corpus_round_trips_through_dict(corpus):
     from kb.content import Corpus
 
@@ -65,6 +73,22 @@ Body.
     ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\napplies_to: [Windows Server 2013]"),
      "articles/quorum.md:6: applies_to: unknown version 'Windows Server 2013'"),
     ("articles/quorum.md", ARTICLE.replace("Body.\n", ""), "articles/quorum.md:8: article body is empty"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nreferences:\n  - title: Docs\n    url: /articles/quorum"),
+     "articles/quorum.md:7: references item 1: '/articles/quorum' is not an absolute https URL"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nreferences:\n  - title: Docs\n    url: https://ok.example.com/a\n"
+                                          "  - title: Plain\n    url: http://learn.microsoft.com/x"),
+     "articles/quorum.md:9: references item 2: 'http://learn.microsoft.com/x' is not an absolute https URL"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nreferences:\n  - https://learn.microsoft.com/x"),
+     "articles/quorum.md:7: references item 1 needs text 'title' and 'url'"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nreferences: https://learn.microsoft.com/x"),
+     "articles/quorum.md:6: 'references' must be a list of {title, url}, not str"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nreferences:\n  - title: ''\n    url: https://a.example.org/"),
+     "articles/quorum.md:7: references item 1: 'title' is empty"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nreferences:\n  - title: Docs\n    url: https://learn microsoft.com/x"),
+     "articles/quorum.md:7: references item 1: 'https://learn microsoft.com/x' is not an absolute https URL"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nreferences:\n  - {title: A, url: 'https://a.example.org/p'}\n"
+                                          "  - {title: B, url: 'https://a.example.org/p'}"),
+     "articles/quorum.md:6: references: https://a.example.org/p is listed twice"),
     ("articles/quorum.md", ARTICLE.replace("id: quorum", "id: quorum-x"),
      "articles/quorum.md:2: id 'quorum-x' does not match the file name 'quorum.md'"),
     ("articles/quorum.md", b"---\nid: quorum\ntitle: caf\xe9\n---\nx\n", "articles/quorum.md:3: not valid UTF-8"),

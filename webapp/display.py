@@ -116,8 +116,19 @@ def percent(value) -> str:
         return "?"
 
 
+def urlhost(url: str) -> str:
+    """The host part of an address, shown beside an external link so a reader sees where it goes.
+
+    >>> urlhost("https://learn.microsoft.com/en-us/windows-server/")
+    'learn.microsoft.com'
+    """
+    from urllib.parse import urlsplit
+
+    return urlsplit(str(url)).hostname or ""
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(markdown=markdown, version_ranges=version_ranges, describe_facts=describe_facts,
-                                 percent=percent)
+                                 percent=percent, urlhost=urlhost)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
