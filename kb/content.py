@@ -28,7 +28,7 @@ NEEDS = ("os_version", "cluster", "cpu_vendor", "guest_os", "backup_product", "h
 
 ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "related", "updated", "references"}
 ARTICLE_REQUIRED = ("id", "title", "topic", "summary", "updated")
-SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "applies_to", "needs"}
+SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "when", "applies_to", "needs"}
 SNIPPET_REQUIRED = ("id", "article", "questions")
 
 
@@ -107,18 +107,26 @@ class Snippet:
     conditions: tuple[str, ...] = ()
     applies_to: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    when: tuple[tuple[str, str], ...] = ()   # machine-checkable conditions (kb.conditions), sorted pairs
     path: str = ""
     line: int = 1
     kind: str = field(default="snippet", init=False)
 
+    @property
+    def when_map(self) -> dict[str, str]:
+        return dict(self.when)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["when"] = dict(self.when)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Snippet":
         d = {k: v for k, v in d.items() if k != "kind"}
         for k in ("questions", "conditions", "applies_to", "needs"):
             d[k] = tuple(d.get(k, ()))
+        d["when"] = tuple(sorted((d.get("when") or {}).items()))
         return cls(**d)
 
 
@@ -512,6 +520,11 @@ def _load_snippet(path: Path, errors: list[ContentError]) -> Snippet | None:
         if n not in NEEDS:
             errors.append(ContentError(path, lines.get(f"needs[{i}]", f.line("needs")),
                                        f"unknown need {n!r} (known: {', '.join(NEEDS)})"))
+    from kb.conditions import parse_when
+
+    when, when_problems = parse_when(data.get("when"))
+    for problem in when_problems:
+        f.error("when", problem)
     answer = body.strip()
     if not answer:
         errors.append(ContentError(path, body_line, "snippet answer (the body) is empty"))
@@ -523,7 +536,7 @@ def _load_snippet(path: Path, errors: list[ContentError]) -> Snippet | None:
     return Snippet(
         id=doc_id, article=f.slug("article"), topic="", title=f.str("title") or (questions[0] if questions else doc_id),
         questions=questions, answer=answer, conditions=f.list("conditions"), applies_to=f.applies_to(),
-        needs=needs, path=str(path), line=lines.get("id", 1),
+        needs=needs, when=tuple(sorted(when.items())), path=str(path), line=lines.get("id", 1),
     )
 
 

@@ -103,6 +103,8 @@ _STORAGE_RE = {k: re.compile(p, re.I) for k, p in _STORAGE.items()}
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
             "nine": 9, "ten": 10, "single": 1}
 _HOSTS_RE = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|single)[\s-]*"
+                       r"(?:(?:hyper-?v|windows|server|20(?:08|12|16|19|22|25)|r2|physical|new|old|dell|hp|hpe|"
+                       r"lenovo|identical|clustered|standalone)[\s-]+){0,3}"
                        r"(?:node|host|server|hyper-?v host|physical server)s?\b", re.I)
 _CLUSTER_YES = re.compile(r"\bclust(?:er|ered|ering)\b|\bnodes?\b|failover|\bcsv\b|quorum|quorom|witness", re.I)
 _CLUSTER_NO = re.compile(r"not clustered|no cluster|without (?:a )?cluster|standalone|stand-alone|single host|"
@@ -112,8 +114,9 @@ _EVENT_RE = re.compile(r"\bevent\s*(?:id)?\s*[:#]?\s*(\d{2,5})\b", re.I)
 _ERROR_TEXT_RE = re.compile(r"error[:\s]+[\"'“]|failed with|the operation failed|error message|\berror code", re.I)
 _CPU_VENDOR_RE = {"Intel": re.compile(r"\bintel\b|\bxeon\b|core i[3579]", re.I),
                   "AMD": re.compile(r"\bamd\b|\bepyc\b|opteron|ryzen|threadripper", re.I)}
-_CPU_MODEL_RE = re.compile(r"\b(?:xeon|epyc|opteron|core i[3579])[\w\s-]{0,20}?\b(?:[ex]?\d{3,5}[a-z]*(?: v\d)?)",
-                           re.I)
+_CPU_MODEL_RE = re.compile(
+    r"\b(?:xeon|epyc|opteron|core i[3579])[\w\s-]{0,20}?\b(?:[ex]?\d{3,5}[a-z]*(?: v\d)?)|"
+    r"\bxeon (?:e[357]|gold|silver|platinum|bronze|scalable)(?:[\s-]?\d{4,5}[a-z]*)?(?: v\d)?\b", re.I)
 _GEN_RE = re.compile(r"\bgen(?:eration)?[\s-]?([12])\b", re.I)
 _SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
 _NETWORK_RE = re.compile(r"\bvlan|virtual switch|vswitch|external switch|\bteam(?:ing)?\b|\bnic\b|\bvmq\b", re.I)

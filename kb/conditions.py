@@ -1,0 +1,90 @@
+"""Machine-checkable conditions: a snippet's ``when`` against the facts detected in a question.
+
+A snippet's ``conditions`` are prose for the reader; its ``when`` is the part a program can check:
+``when: {cpu_vendor: mixed}`` on the Intel-to-AMD answer means an Intel-only question never gets it.
+Each key is one fact the drafter detects; a value the question contradicts rules the snippet out,
+and a fact the question does not give is what a clarifying question asks for.
+"""
+from __future__ import annotations
+
+from kb.facts import Facts
+
+# key -> the values a snippet may require, and the content `needs` value that asks for the fact.
+WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "cpu_vendor": (("same", "mixed"), "cpu_vendor"),
+    "cluster": (("yes", "no"), "cluster"),
+    "guest": (("windows", "linux"), "guest_os"),
+    "generation": (("1", "2"), "vm_generation"),
+}
+
+_LINUX = ("linux", "ubuntu", "debian", "centos", "rhel", "red hat", "suse", "sles", "rocky", "alma", "oracle linux",
+          "fedora", "freebsd")
+
+
+def parse_when(value) -> tuple[dict[str, str], list[str]]:
+    """Validate a ``when`` mapping from front matter: (the normalised mapping, problems in words)."""
+    if value is None:
+        return {}, []
+    if not isinstance(value, dict):
+        return {}, [f"'when' must be a mapping such as {{cpu_vendor: mixed}}, not {type(value).__name__}"]
+    out: dict[str, str] = {}
+    problems = []
+    for key, raw in value.items():
+        if key not in WHEN_KEYS:
+            problems.append(f"when: unknown key {key!r} (known: {', '.join(WHEN_KEYS)})")
+            continue
+        allowed = WHEN_KEYS[key][0]
+        text = {True: "yes", False: "no"}.get(raw, str(raw)).strip().lower() if raw is not None else ""
+        if text not in allowed:
+            problems.append(f"when: {key} must be one of {', '.join(allowed)}, not {raw!r}")
+            continue
+        out[key] = text
+    return out, problems
+
+
+def known_facts(facts: Facts) -> dict[str, str]:
+    """The ``when`` keys a question settles, with their values; keys it leaves open are absent."""
+    out: dict[str, str] = {}
+    if len(facts.cpu_vendors) >= 2:
+        out["cpu_vendor"] = "mixed"
+    elif len(facts.cpu_vendors) == 1 and (len(facts.cpu_models) >= 2 or (facts.host_count or 0) >= 2):
+        # One vendor named for two or more processors or hosts: they are all that vendor's.
+        out["cpu_vendor"] = "same"
+    if facts.cluster is not None:
+        out["cluster"] = "yes" if facts.cluster else "no"
+    guests = [g.lower() for g in facts.guest_os]
+    linux = any(any(n in g for n in _LINUX) for g in guests)
+    windows = any(g.startswith("windows") for g in guests)
+    if linux != windows:
+        out["guest"] = "linux" if linux else "windows"
+    if facts.vm_generation in (1, 2):
+        out["generation"] = str(facts.vm_generation)
+    return out
+
+
+def contradicts(when: dict[str, str], known: dict[str, str]) -> bool:
+    """Whether the question settles a ``when`` key the other way."""
+    return any(k in known and known[k] != v for k, v in when.items())
+
+
+def agreement(when: dict[str, str], known: dict[str, str]) -> int:
+    """How many of the snippet's ``when`` keys the question settles the same way."""
+    return sum(1 for k, v in when.items() if known.get(k) == v)
+
+
+def deciding_needs(whens: list[dict[str, str]], known: dict[str, str]) -> list[str]:
+    """The ``needs`` to ask about: keys on which the candidate answers differ and the question is silent.
+
+    >>> deciding_needs([{"cpu_vendor": "mixed"}, {"cpu_vendor": "same"}], {})
+    ['cpu_vendor']
+    >>> deciding_needs([{"cpu_vendor": "mixed"}, {"cpu_vendor": "same"}], {"cpu_vendor": "same"})
+    []
+    """
+    out = []
+    for key, (_allowed, need) in WHEN_KEYS.items():
+        if key in known:
+            continue
+        values = {w[key] for w in whens if key in w}
+        if len(values) > 1 and need not in out:
+            out.append(need)
+    return out
