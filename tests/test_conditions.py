@@ -1,0 +1,48 @@
+"""Machine-checkable conditions (``when``) against the facts of real-looking questions."""
+import pytest
+
+from kb.conditions import agreement, contradicts, deciding_needs, known_facts, parse_when
+from kb.facts import detect_facts
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("two Hyper-V 2019 hosts in a cluster, one with Xeon E5 v4 and one with Xeon Gold", {"cpu_vendor": "same"}),
+    ("moving VMs from our Intel hosts to new AMD EPYC servers", {"cpu_vendor": "mixed"}),
+    ("can we live migrate to the new hosts?", {}),                       # vendors not given: open
+    ("standalone host, not clustered", {"cluster": "no"}),
+    ("Ubuntu 22.04 generation 2 VM", {"guest": "linux", "generation": "2"}),
+])
+def test_known_facts(question, expected):
+    known = known_facts(detect_facts(question))
+    for key, value in expected.items():
+        assert known.get(key) == value, known
+    if not expected:
+        assert "cpu_vendor" not in known
+
+
+def test_an_intel_only_question_contradicts_the_intel_to_amd_answer():
+    known = known_facts(detect_facts("two 2019 hosts, one Xeon E5-2690 v4 and one Xeon Gold 6248, "
+                                     "live migration says the processor is not compatible"))
+    assert contradicts({"cpu_vendor": "mixed"}, known)
+    assert not contradicts({"cpu_vendor": "same"}, known)
+    assert agreement({"cpu_vendor": "same"}, known) == 1
+    assert not contradicts({}, known)
+
+
+def test_only_facts_that_change_the_answer_are_asked_for():
+    assert deciding_needs([{"cpu_vendor": "mixed"}, {"cpu_vendor": "same"}, {}], {}) == ["cpu_vendor"]
+    assert deciding_needs([{"cpu_vendor": "same"}, {}], {}) == []        # no candidate disagrees
+    assert deciding_needs([{"cluster": "yes"}, {"cluster": "no"}], {"cluster": "no"}) == []
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ({"cluster": True}, {"cluster": "yes"}), ({"cluster": "no"}, {"cluster": "no"}),
+    ({"generation": 2}, {"generation": "2"}), ({"guest": "Linux"}, {"guest": "linux"}),
+])
+def test_parse_when_normalises_yaml_values(raw, expected):
+    assert parse_when(raw) == (expected, [])
+
+
+def test_shipped_cpu_snippets_carry_their_vendor_condition(real_corpus):
+    assert real_corpus.snippets["cpu-compatibility-intel-amd"].when_map == {"cpu_vendor": "mixed"}
+    assert real_corpus.snippets["cpu-compatibility-migration-error"].when_map == {"cpu_vendor": "same"}
