@@ -14,15 +14,24 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT / "tests" / "data" / "dev_questions.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "holdout_questions.jsonl"
 
+REAL_SET = ROOT / "tests" / "data" / "real_questions.jsonl"
+
 # Last recorded values (rounded down); raise them when the drafter improves.
+# The drafter answers only above a confidence calibrated on real questions (issue 12), so on these
+# written-for-the-project sets it now abstains on many answerable questions: abstain precision and
+# fact recall (an abstained draft states no fact) fell (dev 1.00 -> 0.26, 0.89 -> 0.54) while the
+# ranking rose (dev hit@1 0.930 -> 0.939, hit@3 0.948 -> 0.983). Off-topic questions still always abstain.
+# The dev set also trains the ranker (labels from its facts), so the holdout is the check to trust.
 PINNED = {
-    # Content issue 11 (18 more topics, 456 snippets) gave many questions a second plausible answer:
-    # dev hit@3 0.974 -> 0.948, MRR 0.958 -> 0.941, fact recall 0.955 -> 0.894.
-    DEV_SET: {"hit@1": 0.93, "hit@3": 0.94, "mrr": 0.94, "abstain_precision": 0.95, "abstain_recall": 0.95,
-              "fact_recall": 0.89},
-    HOLDOUT_SET: {"hit@1": 0.92, "hit@3": 0.92, "mrr": 0.92, "abstain_precision": 0.95, "abstain_recall": 0.95,
-                  "fact_recall": 0.60},
+    DEV_SET: {"hit@1": 0.93, "hit@3": 0.98, "mrr": 0.95, "abstain_precision": 0.25, "abstain_recall": 0.95,
+              "fact_recall": 0.53},
+    HOLDOUT_SET: {"hit@1": 0.90, "hit@3": 0.95, "mrr": 0.93, "abstain_precision": 0.27, "abstain_recall": 0.95,
+                  "fact_recall": 0.36},
 }
+# Real questions, 5-fold cross-validated drafts (scripts/eval.py): floors for the figures that are
+# higher-is-better, ceilings for calibration error and confidently wrong drafts.
+REAL_FLOORS = {"hit@1": 0.41, "hit@3": 0.74, "abstain_recall": 0.95, "auc": 0.75}
+REAL_CEILINGS = {"ece": 0.05, "confidently_wrong": 0.10}
 
 
 def _eval_module():
@@ -52,6 +61,38 @@ def test_drafter_scores_stay_at_or_above_the_pinned_values(real_index, path):
     overall = ev.evaluate(real_index, items)["overall"]
     for metric, floor in PINNED[path].items():
         assert overall[metric] >= floor, f"{metric} fell to {overall[metric]:.3f} (pinned {floor})"
+
+
+def test_real_question_set_is_real_large_and_mostly_unanswerable():
+    """Issue 12: 150+ questions people posted publicly, each with its source, gold snippets (or
+    "not-covered") and the core of a right answer; at least 30% not covered or another product."""
+    items = [json.loads(line) for line in REAL_SET.read_text().splitlines() if line.strip()]
+    assert len(items) >= 150 and len({i["id"] for i in items}) == len(items)
+    for item in items:
+        assert item["source"].startswith("https://"), item["id"]
+        assert item["scope"] in ("hyper-v", "other-product", "off-topic") and item["core"], item["id"]
+        assert item["gold"] == "not-covered" or (isinstance(item["gold"], list) and item["gold"]), item["id"]
+    uncovered = [i for i in items if i["gold"] == "not-covered" or i["scope"] != "hyper-v"]
+    assert len(uncovered) >= 0.3 * len(items)
+
+
+def test_real_gold_labels_name_existing_snippets(real_corpus):
+    items = [json.loads(line) for line in REAL_SET.read_text().splitlines() if line.strip()]
+    missing = [(i["id"], g) for i in items if isinstance(i["gold"], list) for g in i["gold"]
+               if g not in real_corpus.snippets]
+    assert not missing, f"relabel after content changes: {missing}"
+
+
+@pytest.mark.slow
+def test_cross_validated_real_question_figures(real_index):
+    pytest.importorskip("sklearn", reason="cross-validation trains the ranker: pip install '.[train]'")
+    ev = _eval_module()
+    items = [json.loads(line) for line in REAL_SET.read_text().splitlines() if line.strip()]
+    overall = ev.evaluate_real(real_index, items, answer=ev.cross_validated_answer(real_index, items, 5))["overall"]
+    for metric, floor in REAL_FLOORS.items():
+        assert overall[metric] >= floor, f"{metric} fell to {overall[metric]:.3f} (floor {floor})"
+    for metric, ceiling in REAL_CEILINGS.items():
+        assert overall[metric] is None or overall[metric] <= ceiling, f"{metric} rose to {overall[metric]:.3f}"
 
 
 @pytest.mark.parametrize("fact, draft, found", [

@@ -1,0 +1,215 @@
+"""Compose a forum-style draft from the decided answer: one snippet that answers the question (a
+second only when the paste asks a second, different question), the conditions that matter, a
+version note only where the asker's version changes the answer, clarifying questions only for facts
+that would change it, and links a forum reader can open (the articles' public references).
+
+Pure: no I/O. :func:`compose` writes an answer; :func:`compose_abstention` writes the honest
+"no confident answer" with the closest articles.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kb.content import Article, Corpus, Snippet
+from kb.facts import CLARIFYING_QUESTIONS, Facts
+from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
+
+MAX_CLARIFYING = 3
+MAX_LINKS = 3
+REFERENCES_PER_ARTICLE = 2
+
+
+@dataclass
+class Source:
+    id: str
+    title: str
+    topic: str
+    kind: str
+    score: float                     # the model's probability that it answers (0..1)
+    section: str | None = None
+    url: str | None = None           # a public page to link (the article's first reference)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "topic": self.topic, "kind": self.kind,
+                "score": round(self.score, 4), "section": self.section, "url": self.url}
+
+
+@dataclass
+class Draft:
+    id: str | None
+    answerable: bool
+    confidence: float
+    draft: str                       # Markdown
+    text: str                        # the same draft as plain text
+    sources: list[Source]
+    clarifying_questions: list[str]
+    detected: dict
+    topic: str | None = None
+    caveats: list[str] = field(default_factory=list)
+    focus: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "answerable": self.answerable, "confidence": round(self.confidence, 3),
+                "draft": self.draft, "text": self.text, "sources": [s.to_dict() for s in self.sources],
+                "clarifying_questions": self.clarifying_questions, "detected": self.detected,
+                "topic": self.topic, "caveats": self.caveats, "focus": self.focus}
+
+
+def describe_versions(applies_to: tuple[str, ...] | list[str]) -> str:
+    """Say a version list briefly: "Windows Server 2012 and later", "Windows Server 2008 R2"."""
+    ws = [v for v in applies_to if v in WINDOWS_SERVER]
+    if ws:
+        idx = sorted(WINDOWS_SERVER.index(v) for v in ws)
+        contiguous = idx == list(range(idx[0], idx[-1] + 1))
+        first = WINDOWS_SERVER[idx[0]]
+        if contiguous and idx[-1] == len(WINDOWS_SERVER) - 1 and len(idx) > 1:
+            return f"{first} and later"
+        if contiguous and len(idx) > 1:
+            return f"{first} to {WINDOWS_SERVER[idx[-1]].replace('Windows Server ', '')}"
+        if len(idx) == 1:
+            return first
+    return ", ".join(applies_to)
+
+
+def version_caveat(facts: Facts, snippet: Snippet, corpus: Corpus) -> str | None:
+    """A note when none of the versions the asker names is one the snippet is written for."""
+    hosts = [v for v in facts.os_versions if server_equivalent(v)]
+    if not hosts or not snippet.applies_to:
+        return None
+    if any(covers(list(snippet.applies_to), h) for h in hosts):
+        return None
+    host = hosts[0]
+    ranks = [version_rank(v) for v in snippet.applies_to if version_rank(v) is not None]
+    direction = ""
+    if ranks and version_rank(host) is not None:
+        direction = (" Later releases changed this, so check what applies to yours."
+                     if version_rank(host) > max(ranks) else
+                     " It arrived in a later release than yours.")
+    art = corpus.articles.get(snippet.article)
+    where = f" See \"{art.title}\" for your version." if art else ""
+    return (f"You mention {host}, but this answer is written for {describe_versions(snippet.applies_to)}."
+            f"{direction}{where}")
+
+
+_BLOCK_LINE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\||```|#)")
+
+
+def unwrap(md: str) -> str:
+    r"""Join hard-wrapped paragraph lines (forums keep newlines); lists, tables and code stay as they are.
+
+    >>> unwrap("one\ntwo\n\n- a\n- b")
+    'one two\n\n- a\n- b'
+    """
+    blocks = []
+    for block in re.split(r"\n\s*\n", md.strip()):
+        lines = block.splitlines()
+        if any(_BLOCK_LINE.match(ln) for ln in lines):
+            blocks.append(block)
+        else:
+            blocks.append(" ".join(ln.strip() for ln in lines))
+    return "\n\n".join(blocks)
+
+
+def markdown_to_text(md: str) -> str:
+    """Plain-text rendering of a draft: links as "title (url)", emphasis and code marks dropped."""
+    text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"\1 (\2)", md)
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
+    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    text = re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
+    return text
+
+
+def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
+    return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
+
+
+def article_links(articles: list[Article], base_url: str = "") -> list[str]:
+    """Markdown list items a forum reader can open: each article's public references, and hvkb's own
+    page only when a public base URL is configured (a site-relative link is dead on a forum)."""
+    items: list[str] = []
+    for art in articles:
+        for ref in art.references[:REFERENCES_PER_ARTICLE]:
+            item = f"- [{ref.title}]({ref.url})"
+            if item not in items:
+                items.append(item)
+        if base_url:
+            items.append(f"- [{art.title}]({hvkb_link(base_url, art.id)})")
+    return items[:MAX_LINKS * 2]
+
+
+def _clarifying(needs: list[str], facts: Facts) -> list[str]:
+    out = [CLARIFYING_QUESTIONS[n] for n in dict.fromkeys(needs) if n in CLARIFYING_QUESTIONS and not facts.has(n)]
+    return out[:MAX_CLARIFYING]
+
+
+def compose(question_id: str | None, snippets: list[Snippet], confidence: float, facts: Facts, needs: list[str],
+            sources: list[Source], corpus: Corpus, base_url: str = "", detected: dict | None = None,
+            focus: dict | None = None) -> Draft:
+    """The draft for a decided answer: ``snippets[0]`` answers; ``snippets[1]``, when given, answers
+    the paste's second question."""
+    best = snippets[0]
+    spelled: set[str] = set()   # acronyms already written out in full once
+
+    def prose(text: str) -> str:
+        return corpus.glossary.spell_out(unwrap(text), spelled)
+
+    md: list[str] = ["Hi,", "", prose(best.answer)]
+    for extra in snippets[1:]:
+        md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(extra.answer)]
+    if best.conditions:
+        md += ["", "**This holds when:**"] + [f"- {c}" for c in best.conditions]
+    caveats = [c for c in (version_caveat(facts, s, corpus) for s in snippets) if c]
+    caveats = list(dict.fromkeys(caveats))
+    if caveats:
+        md += ["", "**Version note:** " + " ".join(caveats)]
+    clarifying = _clarifying(needs, facts)
+    if clarifying:
+        md += ["", "To be sure this fits your setup, could you tell us:"] + [f"- {q}" for q in clarifying]
+    articles = [corpus.articles[a] for a in dict.fromkeys(s.article for s in snippets) if a in corpus.articles]
+    links = article_links(articles, base_url)
+    if links:
+        md += ["", "Further reading:"] + links
+    md += ["", "Hope this helps."]
+    markdown = "\n".join(md).strip() + "\n"
+    return Draft(question_id, True, confidence, markdown, markdown_to_text(markdown), sources, clarifying,
+                 detected or facts.to_dict(), best.topic, caveats, focus or {})
+
+
+def compose_abstention(question_id: str | None, confidence: float, reason: str | None, facts: Facts,
+                       needs: list[str], sources: list[Source], corpus: Corpus, base_url: str = "",
+                       topic: str | None = None, detected: dict | None = None, focus: dict | None = None) -> Draft:
+    """The honest draft: no confident answer, the closest articles, and what would decide it."""
+    why = f" ({reason})" if reason else ""
+    md = ["Hi,", "", f"I could not find a confident answer to this in the Hyper-V knowledge base{why}, "
+                     "so I would rather not guess."]
+    clarifying: list[str] = []
+    if facts.other_hypervisors and not facts.mentions_hyperv:
+        md += ["", f"This looks like a {', '.join(facts.other_hypervisors)} question; the product's own "
+                   "forum or documentation is the better place for it."]
+    else:
+        seen: list[str] = []
+        for s in sources:
+            art_id = s.id if s.kind == "article" else (corpus.snippets[s.id].article if s.id in corpus.snippets else None)
+            if art_id and art_id in corpus.articles and art_id not in seen:
+                seen.append(art_id)
+        nearest = [corpus.articles[a] for a in seen[:MAX_LINKS]]
+        if nearest:
+            md += ["", "The closest articles I have are:"]
+            for art in nearest:
+                if base_url:
+                    md.append(f"- [{art.title}]({hvkb_link(base_url, art.id)})")
+                elif art.references:
+                    ref = art.references[0]
+                    md.append(f"- {art.title} (see [{ref.title}]({ref.url}))")
+                else:
+                    md.append(f"- {art.title}")
+        clarifying = ["What exactly are you trying to do, and what happens instead (exact error text)?"]
+        clarifying += _clarifying(needs, facts)
+        clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]
+        md += ["", "Could you add:"] + [f"- {q}" for q in clarifying]
+    md += ["", "Thanks."]
+    markdown = "\n".join(md).strip() + "\n"
+    return Draft(question_id, False, confidence, markdown, markdown_to_text(markdown), sources, clarifying,
+                 detected or facts.to_dict(), topic, [], focus or {})

@@ -1,0 +1,182 @@
+"""Per (question, snippet) features for the relevance model.
+
+Each candidate that retrieval found is described by the same numbers: how strongly BM25F and the
+phrasings match the paste and its focus, how much of the question's specific vocabulary the snippet
+covers, whether its versions and ``when`` fit the asker, and a few question-level signals (is it
+about Hyper-V at all). :mod:`kb.ranker` turns them into a probability that the snippet answers.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from kb.conditions import agreement, contradicts, known_facts
+from kb.content import Snippet
+from kb.facts import Facts
+from kb.focus import Focus
+from kb.retrieval import FUZZ_STOP, Candidates
+from kb.text import words
+from kb.versions import covers, server_equivalent
+
+POOL = 20               # candidates described per question, by fused retrieval score
+FOCUS_POOL = 5          # ...plus the best few for the focus alone
+TRIED_SHARE = 0.5       # a snippet whose title is this much inside what the asker has tried is not offered
+_SWITCHED_ON = re.compile(r"\b(?:turned|switched|set) on\b|\bticked\b|\bchecked the box\b", re.I)
+_SWITCHED_OFF = re.compile(r"\b(?:turned|switched|set) off\b|\bunticked\b", re.I)
+
+# Matching signals that are also given relative to the question's best candidate ("_rel" = value minus
+# the pool's maximum): a candidate far behind the best of its question is unlikely, whatever its value.
+RELATIVE = ("fuzzy", "focus_fuzzy", "bm25", "coverage", "rare_coverage", "focus_coverage", "title_coverage")
+FEATURES = (
+    "bm25", "bm25_rank", "focus_bm25", "fuzzy", "focus_fuzzy", "fused", "topic_share", "parent_rank",
+    "coverage", "rare_coverage", "focus_coverage", "title_coverage", "version_fit", "when_agree", "code_match", "topic_named",
+    "q_hyperv", "q_other_product", "q_virtualization", "q_short", "q_density",
+    *(f"{name}_rel" for name in RELATIVE),
+)
+
+
+@dataclass
+class Candidate:
+    snippet: Snippet
+    features: dict[str, float]
+
+    def vector(self) -> list[float]:
+        return [self.features[f] for f in FEATURES]
+
+
+def _stems(text: str) -> frozenset[str]:
+    from kb.index import stem_word
+
+    return frozenset(stem_word(w) for w in words(text) if w not in FUZZ_STOP and len(w) > 2)
+
+
+class SnippetTexts:
+    """Stems of every snippet's title and of its whole text, worked out once per opened index."""
+
+    def __init__(self, corpus):
+        self.title: dict[str, frozenset[str]] = {}
+        self.all: dict[str, frozenset[str]] = {}
+        self.lower: dict[str, str] = {}
+        self.df: dict[str, int] = {}
+        for s in corpus.snippets.values():
+            text = " ".join([s.title, *s.questions, s.answer])
+            self.title[s.id] = _stems(s.title)
+            self.all[s.id] = _stems(text)
+            self.lower[s.id] = text.lower()
+            for st in self.all[s.id]:
+                self.df[st] = self.df.get(st, 0) + 1
+        self.n = max(len(corpus.snippets), 1)
+
+    def idf(self, stem: str) -> float:
+        """Rarer stems say more about what is asked: log(1 + N / (1 + snippets with it))."""
+        return math.log(1.0 + self.n / (1.0 + self.df.get(stem, 0)))
+
+
+def snippet_texts(kb_index) -> SnippetTexts:
+    t = getattr(kb_index, "_snippet_texts", None)
+    if t is None:
+        t = kb_index._snippet_texts = SnippetTexts(kb_index.corpus)
+    return t
+
+
+def pool(c: Candidates, corpus) -> list[str]:
+    """The snippet ids worth describing: best fused, then the focus's best, in that order."""
+    ranked = sorted((sid for sid in c.snippet_scores if sid in corpus.snippets), key=lambda s: -c.snippet_scores[s])
+    out = ranked[:POOL]
+    for sid in sorted(c.focus_bm25, key=lambda s: -c.focus_bm25[s])[:FOCUS_POOL]:
+        if sid in corpus.snippets and sid not in out:
+            out.append(sid)
+    return out
+
+
+def already_tried(title_stems: frozenset[str], tried_stems: frozenset[str]) -> bool:
+    """Whether a snippet's subject is a step the asker says they have done ("I already enabled
+    processor compatibility" against "Turn on processor compatibility for a VM")."""
+    shared = title_stems & tried_stems
+    return len(shared) >= 2 and len(shared) >= TRIED_SHARE * len(title_stems)
+
+
+_ALREADY = re.compile(r"\balready\b|\b(?:i|we)(?:'ve| have) (?:enabled|disabled|turned|switched|set|installed|"
+                      r"configured|added|removed|updated)\b", re.I)
+
+
+def tried_stems(focus: Focus) -> frozenset[str]:
+    """Stems of the steps the asker says are done ("we already enabled ..."); "turned on" is read as
+    "enabled", as snippet titles say it. An attempt that failed ("I tried X but it fails") does not
+    count: the right way to do X may still be the answer."""
+    text = " ".join(t for t in focus.tried if _ALREADY.search(t))
+    return _stems(_SWITCHED_OFF.sub("disabled", _SWITCHED_ON.sub("enabled", text)))
+
+
+def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates) -> list[Candidate]:
+    """Features of each pooled candidate. Left out: snippets whose ``when`` the question contradicts,
+    and snippets that propose what the asker says they have already done."""
+    from kb.searching import _topic_names
+
+    corpus = kb_index.corpus
+    texts = snippet_texts(kb_index)
+    known = known_facts(facts)
+    q_all = _stems(question)
+    q_focus = _stems(focus.text) or q_all
+    tried = tried_stems(focus)
+    idf = {st: texts.idf(st) for st in q_all}
+    idf_total = sum(idf.values()) or 1.0
+    host = next((v for v in facts.os_versions if server_equivalent(v)), None)
+    codes = [x.lower() for x in (*facts.error_codes, *facts.event_ids)]
+    named = {tid for tid, name in _topic_names(corpus).items() if name <= q_all}
+    max_fused = max(c.snippet_scores.values(), default=0.0) or 1.0
+    max_topic = max(c.topic_scores.values(), default=0.0) or 1.0
+    article_rank = {h.id: i for i, h in enumerate(c.article_hits)}
+    question_level = {
+        "q_hyperv": float(facts.mentions_hyperv),
+        "q_other_product": float(bool(facts.other_hypervisors) and not facts.mentions_hyperv),
+        "q_virtualization": float(facts.mentions_virtualization),
+        "q_short": float(c.content_words < 4),
+        "q_density": min(c.top_bm25 / max(8.0 * min(c.search_words, 12), 1.0), 1.0),
+    }
+    out = []
+    for sid in pool(c, corpus):
+        s = corpus.snippets[sid]
+        when = s.when_map
+        if when and contradicts(when, known):
+            continue
+        if tried and already_tried(texts.title[sid], tried):
+            continue
+        s_all = texts.all[sid]
+        s_title = texts.title[sid]
+        if host is None or not s.applies_to:
+            version_fit = 0.0
+        else:
+            version_fit = 1.0 if covers(list(s.applies_to), host) else -1.0
+        if codes:
+            code_match = 1.0 if any(code in texts.lower[sid] for code in codes) else -1.0
+        else:
+            code_match = 0.0
+        rank = c.bm25_rank.get(sid)
+        parent = article_rank.get(s.article)
+        f = {
+            "bm25": c.bm25.get(sid, 0.0),
+            "bm25_rank": 1.0 / (1 + rank) if rank is not None else 0.0,
+            "focus_bm25": c.focus_bm25.get(sid, 0.0),
+            "fuzzy": c.fuzzy.get(sid, 0.0) / 100.0,
+            "focus_fuzzy": c.focus_fuzzy.get(sid, 0.0) / 100.0,
+            "fused": c.snippet_scores.get(sid, 0.0) / max_fused,
+            "topic_share": c.topic_scores.get(s.topic, 0.0) / max_topic,
+            "parent_rank": 1.0 / (1 + parent) if parent is not None else 0.0,
+            "coverage": len(q_all & s_all) / len(q_all) if q_all else 0.0,
+            "rare_coverage": sum(idf[st] for st in q_all & s_all) / idf_total,
+            "focus_coverage": len(q_focus & s_all) / len(q_focus) if q_focus else 0.0,
+            "title_coverage": len(s_title & q_all) / len(s_title) if s_title else 0.0,
+            "version_fit": version_fit,
+            "when_agree": float(agreement(when, known)),
+            "code_match": code_match,
+            "topic_named": float(s.topic in named),
+            **question_level,
+        }
+        out.append(Candidate(s, f))
+    for name in RELATIVE:
+        top = max((c.features[name] for c in out), default=0.0)
+        for c in out:
+            c.features[f"{name}_rel"] = c.features[name] - top
+    return out

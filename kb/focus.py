@@ -1,0 +1,94 @@
+"""What a pasted question asks: its question sentences, the error text, and what was already tried.
+
+A forum paste mixes the ask ("Can I live migrate between these hosts?") with context (setup, logs)
+and with steps the asker has done ("I already enabled processor compatibility"). The drafter ranks
+against the ask and the errors first, and never offers a step the asker says they have done.
+Pure functions on cleaned text: no index, no I/O.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`])|\n+")
+_ASK_START = re.compile(
+    r"^\s*(?:how|can|could|is|are|was|were|does|do|did|should|would|will|why|what|which|who|"
+    r"any(?:one|body)? (?:know|have|seen|idea)|has anyone|have you|is there|are there|"
+    r"i (?:want|need|would like|am trying|'m trying) to|we (?:want|need|would like|are trying|'re trying) to|"
+    r"looking for|wondering|need help|please (?:help|advise)|help)\b", re.I)
+_TRIED = re.compile(
+    r"\b(?:i|we)(?:'ve| have| had)? (?:already |also |even )?(?:tried|checked|verified|confirmed|enabled|disabled|"
+    r"installed|reinstalled|re-installed|restarted|rebooted|updated|upgraded|ran|removed|deleted|"
+    r"changed|added|followed|made sure|double-checked|tested|turned (?:on|off)|switched (?:on|off)|ticked|"
+    r"unticked)\b|\b(?:i|we)(?:'ve| have) (?:already )?set\b|\balready (?:tried|checked|enabled|done|set)\b|"
+    r"\b(?:tried|checked) (?:everything|all)\b|\bno luck\b|\bdid(?:n't| not) (?:help|work|fix)\b", re.I)
+_ERROR_LINE = re.compile(
+    r"0x[0-9a-f]{6,8}|\berror\b|\bfailed\b|\bfailure\b|\bfails\b|\bcannot\b|\bcan't\b|\bunable\b|\bdenied\b|"
+    r"\bnot (?:supported|compatible|found|available|responding)\b|\bevent\s*(?:id)?\s*\d{3,5}|\bcrash|"
+    r"\bstuck\b|\bhangs?\b|\bbsod\b|\bblue ?screen", re.I)
+_QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
+
+MAX_ASKS = 4
+MAX_FOCUS_CHARS = 600
+
+
+@dataclass
+class Focus:
+    """The parts of a question that decide the answer."""
+    title: str = ""                                   # the first line, when it reads like a subject
+    asks: list[str] = field(default_factory=list)     # question sentences, in order
+    errors: list[str] = field(default_factory=list)   # error text and symptoms
+    tried: list[str] = field(default_factory=list)    # what the asker says they have done
+    sentences: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The ask to rank against: title, question sentences and errors (or the first sentences)."""
+        parts = [self.title, *self.asks[:MAX_ASKS], *self.errors[:2]]
+        if not self.asks:
+            parts += self.sentences[:3]
+        out = " ".join(dict.fromkeys(p for p in parts if p))
+        return out[:MAX_FOCUS_CHARS]
+
+    def to_dict(self) -> dict:
+        return {"title": self.title, "asks": self.asks, "errors": self.errors, "tried": self.tried}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and lines of a paste, stripped, without empty ones."""
+    return [s.strip(" -*\t") for s in _SENTENCE_END.split(text) if s and s.strip(" -*\t")]
+
+
+def is_ask(sentence: str) -> bool:
+    """A sentence that asks something: ends with "?" or opens like a question or a request."""
+    s = sentence.strip()
+    return s.endswith("?") or bool(_ASK_START.match(s))
+
+
+def find_focus(text: str) -> Focus:
+    """Split a cleaned question into its ask, its errors and what was already tried.
+
+    >>> f = find_focus("Live migration fails between our hosts\\nWe already enabled processor compatibility. "
+    ...                "Error: 'The virtual machine is using processor-specific features'. What else can I check?")
+    >>> f.title, f.asks, len(f.tried)
+    ('Live migration fails between our hosts', ['What else can I check?'], 1)
+    """
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    focus = Focus()
+    if len(lines) > 1 and len(lines[0]) <= 160 and not lines[0].endswith((".", ":")):
+        focus.title = lines[0]
+    focus.sentences = split_sentences(text)
+    for s in focus.sentences:
+        if s == focus.title:
+            continue
+        if _TRIED.search(s):
+            focus.tried.append(s)
+        elif is_ask(s):
+            focus.asks.append(s)
+        elif _ERROR_LINE.search(s) and len(s) <= 400:
+            focus.errors.append(s)
+    for m in _QUOTED.finditer(text):
+        quoted = m.group(1).strip()
+        if _ERROR_LINE.search(quoted) and quoted not in focus.errors:
+            focus.errors.append(quoted)
+    return focus

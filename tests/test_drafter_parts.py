@@ -1,0 +1,82 @@
+"""The drafter's pipeline parts on their own: focus, the tried-step rule, the ranker file, composition."""
+import json
+
+import pytest
+
+from kb.focus import find_focus, is_ask
+from kb.features import already_tried, tried_stems, _stems
+from kb.ranker import Ranker, default_ranker, load_ranker
+
+
+def test_focus_separates_the_ask_the_errors_and_what_was_tried():
+    f = find_focus("Live migration fails between our 2019 hosts\n"
+                   "We run Windows Server 2019 on both. We already turned on processor compatibility. "
+                   "The error says 'The virtual machine is using processor-specific features not supported'. "
+                   "What else should I check? Also, does this need a reboot?")
+    assert f.title == "Live migration fails between our 2019 hosts"
+    assert f.asks == ["What else should I check?", "Also, does this need a reboot?"]
+    assert f.tried == ["We already turned on processor compatibility."]
+    assert any("processor-specific features" in e for e in f.errors)
+    assert "We run Windows Server 2019" not in " ".join(f.tried)   # context, not a step taken
+    assert "What else should I check?" in f.text
+
+
+@pytest.mark.parametrize("sentence,asks", [
+    ("can I live migrate between intel and amd", True), ("How do I add a witness", True),
+    ("When running Ubuntu the VM stops.", False), ("The host has 64 GB.", False), ("Is that supported?", True),
+])
+def test_is_ask(sentence, asks):
+    assert is_ask(sentence) is asks
+
+
+def test_a_step_the_asker_has_done_is_not_offered_again():
+    done = tried_stems(find_focus("I have already enabled processor compatibility on the VM. Still fails."))
+    assert already_tried(_stems("How to enable processor compatibility mode"), done)
+    assert not already_tried(_stems("Intel to AMD: only a cold move"), done)
+    switched = tried_stems(find_focus("We have already turned on processor compatibility and rebooted. What now?"))
+    assert already_tried(_stems("Enable processor compatibility"), switched)
+    # A failed attempt is not a step done: the right way to do it may still be the answer.
+    failed = tried_stems(find_focus("I tried converting the VMDK to VHDX with VBoxManage but it fails. How?"))
+    assert not already_tried(_stems("Converting VMDK to VHDX"), failed)
+
+
+def test_shipped_ranker_loads_and_is_calibrated_monotonically():
+    r = default_ranker()
+    assert r.features and len(r.coef) == len(r.features)
+    assert 0 < r.threshold < 1 and r.info["questions"] >= 150
+    confs = [r.confidence(p) for p in (0.05, 0.2, 0.5, 0.8, 0.95)]
+    assert confs == sorted(confs) and all(0 < c < 1 for c in confs)
+
+
+def test_a_broken_ranker_file_says_what_is_wrong(tmp_path):
+    bad = tmp_path / "ranker.json"
+    bad.write_text(json.dumps({"features": ["nope"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0}))
+    with pytest.raises(RuntimeError, match="unknown features: nope"):
+        load_ranker(bad)
+    bad.write_text("{not json")
+    with pytest.raises(RuntimeError, match="cannot load the ranking model"):
+        load_ranker(bad)
+    with pytest.raises(RuntimeError):
+        load_ranker(tmp_path / "missing.json")
+
+
+def test_ranker_round_trips_through_dict():
+    r = default_ranker()
+    assert Ranker.from_dict(r.to_dict()) == r
+
+
+def test_abstention_names_the_closest_articles_with_public_links(real_index):
+    from dataclasses import replace
+
+    from kb.answer import answer_question
+
+    never = replace(default_ranker(), threshold=1.0)      # below the threshold: always the honest draft
+    q = "do I need a witness for a 2 node cluster"
+    d = answer_question(real_index, q, ranker=never)
+    assert not d.answerable and "could not find a confident answer" in d.draft
+    assert "The closest articles I have are:" in d.draft and "quorum" in d.draft.lower()
+    assert "](/articles/" not in d.draft                   # no site-relative link without a public base URL
+    assert "(see [" in d.draft and "](https://" in d.draft  # the article's public reference instead
+    hosted = answer_question(real_index, q, ranker=never, base_url="https://kb.example.org")
+    assert "](https://kb.example.org/articles/quorum)" in hosted.draft
+    assert answer_question(real_index, q).answerable       # the shipped threshold answers it
