@@ -1,7 +1,8 @@
 """hvkb: a Hyper-V knowledge base and forum-answer assistant.
 
 Data flows one way: content files -> :func:`load_corpus` -> :func:`build_index` ->
-:func:`open_index` / :func:`search` -> :func:`draft_answer`. Heavy modules load on first use so
+:func:`open_index` / :func:`search` -> :func:`answer_question` (focus, retrieval, features, ranker,
+compose). Heavy modules load on first use so
 ``import kb`` stays cheap for the CLI.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ _LAZY = {
     "search": ("kb.searching", "search"),
     "Hit": ("kb.searching", "Hit"),
     "SearchResult": ("kb.searching", "SearchResult"),
-    "draft_answer": ("kb.answer", "draft_answer"),
+    "decide": ("kb.answer", "decide"),
     "answer_question": ("kb.answer", "answer_question"),
     "Draft": ("kb.answer", "Draft"),
 }

@@ -80,3 +80,10 @@ def test_abstention_names_the_closest_articles_with_public_links(real_index):
     hosted = answer_question(real_index, q, ranker=never, base_url="https://kb.example.org")
     assert "](https://kb.example.org/articles/quorum)" in hosted.draft
     assert answer_question(real_index, q).answerable       # the shipped threshold answers it
+
+
+def test_every_public_name_of_the_package_resolves():
+    import kb
+
+    for name in kb.__all__:
+        assert getattr(kb, name) is not None, name
