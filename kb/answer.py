@@ -30,6 +30,7 @@ SECOND_SHARE = 0.8         # a second snippet joins only when nearly as probable
 SECOND_ASK_MATCH = 60      # ...and one of the other question sentences matches its phrasings this well
 ALTERNATIVES = 2           # sources from other topics, shown so a reader sees the nearest other reading...
 ALTERNATIVE_SHARE = 0.6    # ...in an answer only when at least this probable relative to the main snippet
+NEAREST_SHARE = 0.3        # ...and, when abstaining, when at least this probable (no unrelated "closest" articles)
 NEEDS_FROM = 3             # candidates whose differing `when` decide what to ask
 
 
@@ -110,7 +111,7 @@ def _sources(a: Analysis, used: list[Candidate], corpus, answered: bool = True) 
         add(c.snippet.article, prob.get(c.snippet.id, 0.0))
     topics = {c.snippet.topic for c in used}
     others = 0
-    floor = ALTERNATIVE_SHARE * prob.get(used[0].snippet.id, 0.0) if answered else 0.0
+    floor = (ALTERNATIVE_SHARE if answered else NEAREST_SHARE) * prob.get(used[0].snippet.id, 0.0)
     for p, c in a.ranked:
         if others >= ALTERNATIVES or p < floor:
             break
@@ -143,7 +144,7 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
         used = [best]
         needs = deciding + [n for n in ("os_version",) if n in best.snippet.needs]
         return compose_abstention(question_id, confidence, reason, a.facts, needs, _sources(a, used, corpus, False),
-                                  corpus, base_url, best.snippet.topic, detected, focus)
+                                  corpus, base_url, best.snippet.topic, detected, focus, a.focus.text)
     used = [best]
     threshold_p = _probability_at(ranker, ranker.threshold)
     second = _second(a, threshold_p)
@@ -157,7 +158,7 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
     if "error_code" in best.snippet.needs:
         needs.append("error_code")
     return compose(question_id, [c.snippet for c in used], confidence, a.facts, needs,
-                   _sources(a, used, corpus), corpus, base_url, detected, focus)
+                   _sources(a, used, corpus), corpus, base_url, detected, focus, a.focus.text)
 
 
 CURRENT_RELEASES = ("Windows Server 2016", "Windows Server 2019", "Windows Server 2022", "Windows Server 2025")

@@ -125,12 +125,24 @@ def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
     return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
 
 
-def article_links(articles: list[Article], base_url: str = "") -> list[str]:
-    """Markdown list items a forum reader can open: each article's public references, and hvkb's own
-    page only when a public base URL is configured (a site-relative link is dead on a forum)."""
+def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE):
+    """The article's references whose titles are nearest the question (the first ones on ties)."""
+    if not question:
+        return list(art.references[:n])
+    from rapidfuzz import fuzz
+
+    q = question.lower()
+    ranked = sorted(enumerate(art.references), key=lambda ir: (-fuzz.token_set_ratio(q, ir[1].title.lower()), ir[0]))
+    return [ref for _i, ref in ranked[:n]]
+
+
+def article_links(articles: list[Article], base_url: str = "", question: str = "") -> list[str]:
+    """Markdown list items a forum reader can open: each article's public references (those nearest the
+    question), and hvkb's own page only when a public base URL is configured (a site-relative link is
+    dead on a forum)."""
     items: list[str] = []
     for art in articles:
-        for ref in art.references[:REFERENCES_PER_ARTICLE]:
+        for ref in best_references(art, question):
             item = f"- [{ref.title}]({ref.url})"
             if item not in items:
                 items.append(item)
@@ -146,7 +158,7 @@ def _clarifying(needs: list[str], facts: Facts) -> list[str]:
 
 def compose(question_id: str | None, snippets: list[Snippet], confidence: float, facts: Facts, needs: list[str],
             sources: list[Source], corpus: Corpus, base_url: str = "", detected: dict | None = None,
-            focus: dict | None = None) -> Draft:
+            focus: dict | None = None, question: str = "") -> Draft:
     """The draft for a decided answer: ``snippets[0]`` answers; ``snippets[1]``, when given, answers
     the paste's second question."""
     best = snippets[0]
@@ -168,7 +180,7 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     if clarifying:
         md += ["", "To be sure this fits your setup, could you tell us:"] + [f"- {q}" for q in clarifying]
     articles = [corpus.articles[a] for a in dict.fromkeys(s.article for s in snippets) if a in corpus.articles]
-    links = article_links(articles, base_url)
+    links = article_links(articles, base_url, question)
     if links:
         md += ["", "Further reading:"] + links
     md += ["", "Hope this helps."]
@@ -179,7 +191,8 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
 
 def compose_abstention(question_id: str | None, confidence: float, reason: str | None, facts: Facts,
                        needs: list[str], sources: list[Source], corpus: Corpus, base_url: str = "",
-                       topic: str | None = None, detected: dict | None = None, focus: dict | None = None) -> Draft:
+                       topic: str | None = None, detected: dict | None = None, focus: dict | None = None,
+                       question: str = "") -> Draft:
     """The honest draft: no confident answer, the closest articles, and what would decide it."""
     why = f" ({reason})" if reason else ""
     md = ["Hi,", "", f"I could not find a confident answer to this in the Hyper-V knowledge base{why}, "
@@ -201,7 +214,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                 if base_url:
                     md.append(f"- [{art.title}]({hvkb_link(base_url, art.id)})")
                 elif art.references:
-                    ref = art.references[0]
+                    ref = best_references(art, question, 1)[0]
                     md.append(f"- {art.title} (see [{ref.title}]({ref.url}))")
                 else:
                     md.append(f"- {art.title}")
