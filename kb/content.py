@@ -6,12 +6,16 @@ Problems are collected as :class:`ContentError` (``file:line: message``) and rai
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
+import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+# Reading files and YAML is kb.contentfiles' job; its public names are re-exported here.
+from kb.contentfiles import (LIST_FILES, MAX_DOCUMENT_BYTES, MAX_LIST_BYTES, MAX_YAML_DEPTH,  # noqa: F401
+                             Unreadable, content_files, content_hash, parse_front_matter, parse_yaml,
+                             read_regular_file, read_text, size_limit)
 from kb.errors import ContentError, ContentValidationError
 from kb.glossary import Glossary, GlossaryEntry
 from kb.versions import expand_applies_to
@@ -30,6 +34,7 @@ ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "rela
 ARTICLE_REQUIRED = ("id", "title", "topic", "summary", "updated")
 SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "when", "applies_to", "needs"}
 SNIPPET_REQUIRED = ("id", "article", "questions")
+
 
 
 @dataclass(frozen=True)
@@ -172,127 +177,6 @@ class Corpus:
         )
 
 
-# --------------------------------------------------------------------------- reading files
-
-def content_files(content_dir: Path) -> list[Path]:
-    """Every file that makes up the content, in a stable order (for loading and hashing)."""
-    files = [content_dir / "topics.yaml", content_dir / "glossary.yaml"]
-    files += sorted((content_dir / "articles").glob("*.md"))
-    files += sorted((content_dir / "snippets").glob("*.md"))
-    return [f for f in files if f.is_file() or f.is_symlink()]
-
-
-def content_hash(content_dir: Path) -> str:
-    """A hash of every content file's name and bytes: the index is stale when it changes."""
-    h = hashlib.sha256()
-    for f in content_files(content_dir):
-        h.update(f.relative_to(content_dir).as_posix().encode() + b"\0")
-        try:
-            h.update(f.read_bytes() + b"\0")
-        except OSError:
-            h.update(b"\1unreadable\0")  # reported by the loader; the hash only needs to be stable
-    return h.hexdigest()
-
-
-def _read_text(path: Path, errors: list[ContentError]) -> str | None:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        errors.append(ContentError(path, 1, f"cannot read the file: {exc.strerror or exc}"))
-        return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        errors.append(ContentError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"))
-        return None
-    if "\0" in text:
-        errors.append(ContentError(path, text[:text.index("\0")].count("\n") + 1, "contains a NUL byte (binary file?)"))
-        return None
-    return text.lstrip("\ufeff")
-
-
-def parse_front_matter(text: str, path: Path) -> tuple[dict, dict[str, int], str, int]:
-    """Split a Markdown file into front matter, key lines, body, and the body's first line number.
-
-    :returns: ``(data, lines, body, body_line)``; ``lines`` maps each top-level key (and
-        ``key[i]`` for list items) to its 1-based line in the file.
-    :raises ContentError: no opening ``---``, an unterminated block, or invalid YAML, with file:line.
-    """
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        raise ContentError(path, 1, "front matter: the file must start with a '---' line")
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
-    if end is None:
-        raise ContentError(path, 1, "front matter: the '---' block is not closed by a second '---' line")
-    front = "\n".join(lines[1:end])
-    data, key_lines = _load_yaml_mapping(front, path, offset=1)
-    body = "\n".join(lines[end + 1:])
-    return data, key_lines, body, end + 2
-
-
-def _compose_and_load(text: str):
-    """Parse YAML once: the node tree (for key lines) and the data built from that same tree.
-
-    Uses libyaml's ``CSafeLoader`` when PyYAML has it (about 25x faster than the pure-Python
-    loader, which parsing every file twice made a quarter of a 10k-document build). A file
-    libyaml rejects is parsed again by the pure-Python loader, whose messages the errors show.
-
-    :raises yaml.YAMLError: invalid YAML.
-    """
-    import yaml
-
-    def parse(loader_class):
-        loader = loader_class(text)
-        try:
-            node = loader.get_single_node()
-            return node, (loader.construct_document(node) if node is not None else None)
-        finally:
-            loader.dispose()
-
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
-        try:
-            return parse(fast)
-        except yaml.YAMLError:
-            pass
-    return parse(yaml.SafeLoader)
-
-
-def _load_yaml_mapping(text: str, path: Path, offset: int) -> tuple[dict, dict[str, int]]:
-    import yaml
-
-    try:
-        node, data = _compose_and_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = (mark.line + 1 + offset) if mark else offset + 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ContentError(path, line, f"invalid YAML: {problem}") from None
-    if data is None:
-        data, node = {}, None
-    if not isinstance(data, dict):
-        raise ContentError(path, offset + 1, "front matter must be a mapping of 'key: value' lines")
-    return data, _key_lines(node, offset)
-
-
-def _key_lines(node, offset: int) -> dict[str, int]:
-    import yaml
-
-    out: dict[str, int] = {}
-    if not isinstance(node, yaml.MappingNode):
-        return out
-    for k, v in node.value:
-        key = str(k.value)
-        if key in out:
-            out.setdefault(f"__dup__{key}", k.start_mark.line + 1 + offset)
-        out[key] = k.start_mark.line + 1 + offset
-        if isinstance(v, yaml.SequenceNode):
-            for i, item in enumerate(v.value):
-                out[f"{key}[{i}]"] = item.start_mark.line + 1 + offset
-    return out
-
-
 class _Fields:
     """Typed access to one file's front matter, recording a ContentError per problem."""
 
@@ -396,20 +280,26 @@ class _Fields:
 
 # --------------------------------------------------------------------------- loading
 
-def _load_topics(path: Path, errors: list[ContentError]) -> dict[str, Topic]:
-    text = _read_text(path, errors) if path.is_file() else None
+def _load_list_file(path: Path, errors: list[ContentError]):
+    """Read and parse ``topics.yaml`` or ``glossary.yaml``: ``(node, data)``, or None after recording why not."""
+    if not os.path.lexists(path):
+        errors.append(ContentError(path, 1, f"{path.name} is missing"))
+        return None
+    text = read_text(path, errors)
     if text is None:
-        if not path.is_file():
-            errors.append(ContentError(path, 1, "topics.yaml is missing"))
-        return {}
-    import yaml
-
+        return None
     try:
-        node, data = _compose_and_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        errors.append(ContentError(path, mark.line + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', exc)}"))
+        return parse_yaml(text, path)
+    except ContentError as exc:
+        errors.append(exc)
+        return None
+
+
+def _load_topics(path: Path, errors: list[ContentError]) -> dict[str, Topic]:
+    parsed = _load_list_file(path, errors)
+    if parsed is None:
         return {}
+    node, data = parsed
     if not isinstance(data, list):
         errors.append(ContentError(path, 1, "topics.yaml must be a list of {id, title, description}"))
         return {}
@@ -426,21 +316,11 @@ def _load_topics(path: Path, errors: list[ContentError]) -> dict[str, Topic]:
 
 
 def _load_glossary(path: Path, errors: list[ContentError]) -> Glossary:
-    if not path.is_file():
-        errors.append(ContentError(path, 1, "glossary.yaml is missing"))
+    parsed = _load_list_file(path, errors)
+    if parsed is None:
         return Glossary([])
-    text = _read_text(path, errors)
-    if text is None:
-        return Glossary([])
-    import yaml
-
-    try:
-        node, data = _compose_and_load(text)
-        data = data or []
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        errors.append(ContentError(path, mark.line + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', exc)}"))
-        return Glossary([])
+    node, data = parsed
+    data = data or []
     if not isinstance(data, list):
         errors.append(ContentError(path, 1, "glossary.yaml must be a list of {term, synonyms, definition}"))
         return Glossary([])
@@ -468,7 +348,7 @@ def _load_glossary(path: Path, errors: list[ContentError]) -> Glossary:
 
 def _read_front_matter(path: Path, errors: list[ContentError]):
     """Read a Markdown content file and split its front matter; record a problem and return None on failure."""
-    text = _read_text(path, errors)
+    text = read_text(path, errors)
     if text is None:
         return None
     try:
@@ -586,7 +466,11 @@ def check_content(content_dir: Path) -> tuple[Corpus, list[ContentError]]:
 
 
 def _line_of(path: Path, key: str) -> int:
-    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = read_regular_file(Path(path), size_limit(Path(path))).decode("utf-8", "replace")
+    except Unreadable:
+        return 1  # changed since it was loaded; the next run reports it
+    for i, line in enumerate(text.splitlines(), 1):
         if line.startswith(f"{key}:"):
             return i
     return 1

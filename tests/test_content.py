@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,148 @@ def test_unknown_field_is_a_warning_and_strict_fails(tmp_path):
     load_corpus(root)  # warnings do not fail a normal load
     with pytest.raises(ContentValidationError, match="unknown field 'colour'"):
         load_corpus(root, strict=True)
+
+
+# --------------------------------------------------------------------------- hostile files (issue 13)
+
+def _bomb(indent: str, levels: int = 6) -> str:
+    """A YAML 'billion laughs' mapping: ``levels`` aliases deep, 9**levels strings once expanded."""
+    rows = [f"{indent}a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels + 1):
+        rows.append(f"{indent}a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(rows) + "\n"
+
+
+GLOSSARY_HEAD = "- term: IC\n  synonyms: [Integration Services]\n  definition: Guest services.\n"
+TOPICS_HEAD = (FIXTURE_CONTENT / "topics.yaml").read_text() + "- id: extra\n  title: Extra\n"
+T = TOPICS_HEAD.count("\n")  # the extra topic's last line
+DEEP = "[" * 1000 + "]" * 1000
+
+
+@pytest.mark.parametrize("rel,text,expected", [
+    # Each message points at the first alias, on the bomb's second row.
+    ("glossary.yaml", GLOSSARY_HEAD + "- term: LM\n  definition:\n" + _bomb("    "),
+     "glossary.yaml:7: YAML aliases (*name) are not allowed"),
+    ("topics.yaml", TOPICS_HEAD + "  description:\n" + _bomb("    "),
+     f"topics.yaml:{T + 3}: YAML aliases (*name) are not allowed"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: &s S.\ntags: [*s]"),
+     "articles/quorum.md:6: YAML aliases (*name) are not allowed"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nx:\n" + _bomb("  ")),
+     "articles/quorum.md:8: YAML aliases (*name) are not allowed"),
+])
+def test_yaml_aliases_are_refused_everywhere(tmp_path, rel, text, expected):
+    """Expanding an alias bomb took 36 s and 2.2 GB: refuse aliases in every YAML the loader reads."""
+    root = _broken(tmp_path, rel, text)
+    msgs = _messages(root)
+    assert any(m.startswith(expected) for m in msgs), msgs
+
+
+@pytest.mark.parametrize("rel,text,expected", [
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", f"summary: S.\ntags: {DEEP}"),
+     "articles/quorum.md:6: YAML nested more than 50 levels deep"),
+    ("articles/quorum.md", ARTICLE.replace("summary: S.", "summary: S.\nx:\n"
+                                          + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(200)) + "    " * 101 + "v\n"),
+     "articles/quorum.md:55: YAML nested more than 50 levels deep"),
+    ("glossary.yaml", GLOSSARY_HEAD + f"- term: LM\n  definition: {DEEP}\n",
+     "glossary.yaml:5: YAML nested more than 50 levels deep"),
+    ("topics.yaml", TOPICS_HEAD + "  description: " + "{a: " * 1000 + "}" * 1000 + "\n",
+     f"topics.yaml:{T + 1}: YAML nested more than 50 levels deep"),
+])
+def test_deeply_nested_yaml_is_a_content_error(tmp_path, rel, text, expected):
+    root = _broken(tmp_path, rel, text)
+    msgs = _messages(root)
+    assert any(m.startswith(expected) for m in msgs), msgs
+
+
+def test_reasonable_nesting_and_quoted_stars_still_load(tmp_path):
+    text = ARTICLE.replace("summary: S.", "summary: '*S* & more'\nx: " + "[" * 20 + "1" + "]" * 20)
+    root = _broken(tmp_path, "articles/quorum.md", text)
+    assert _messages(root) == []
+
+
+@pytest.mark.parametrize("rel,size,limit", [
+    ("articles/quorum.md", 1_000_001, 1_000_000),
+    ("snippets/quorum-two-node-witness.md", 5_000_000, 1_000_000),
+    ("glossary.yaml", 2_000_001, 2_000_000),
+    ("topics.yaml", 2_000_001, 2_000_000),
+])
+def test_oversized_files_are_refused_before_reading(tmp_path, rel, size, limit):
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    target = root / rel
+    head = target.read_bytes()
+    target.write_bytes(head + b"#" * (size - len(head) - 1) + b"\n")
+    assert target.stat().st_size == size
+    assert f"{rel}:1: too large ({size} bytes; the limit is {limit})" in _messages(root)
+
+
+def test_a_file_at_the_size_limit_is_read(tmp_path):
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    target = root / "topics.yaml"
+    head = target.read_bytes()
+    target.write_bytes(head + b"#" * (2_000_000 - len(head) - 1) + b"\n")
+    assert _messages(root) == []
+
+
+@pytest.mark.parametrize("rel", ["articles/quorum.md", "snippets/extra.md", "glossary.yaml", "topics.yaml"])
+def test_a_symlink_to_a_device_is_not_read(tmp_path, rel):
+    """/dev/null reads as empty; /dev/zero (tests/test_reliability.py) never ends."""
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    target = root / rel
+    target.unlink(missing_ok=True)
+    target.symlink_to("/dev/null")
+    msgs = _messages(root)
+    assert f"{rel}:1: not a regular file (a symlink to a character device)" in msgs, msgs
+
+
+def test_a_symlink_to_a_regular_file_is_followed(tmp_path):
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    article = root / "articles" / "quorum.md"
+    real = tmp_path / "quorum.md"
+    article.rename(real)
+    article.symlink_to(real)
+    corpus, problems = check_content(root)
+    assert "quorum" in corpus.articles and problems == []
+
+
+def _finishes(fn, fifo: Path, seconds: float = 5.0):
+    """Run ``fn`` in a thread; if it blocks on ``fifo``, unblock it (open the write end) and fail."""
+    import threading
+
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        with open(fifo, "wb"):
+            pass  # the reader now sees end of file and returns
+        worker.join(seconds)
+        pytest.fail(f"blocked for {seconds} s reading the FIFO {fifo}")
+    return out[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("rel", ["articles/pipe.md", "glossary.yaml"])
+def test_content_hash_and_check_never_open_a_fifo(tmp_path, rel):
+    from kb.content import content_hash
+
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    before = content_hash(root)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (root / rel).unlink(missing_ok=True)
+    (root / rel).symlink_to(fifo)  # a symlink hides the FIFO from is_file() checks that look at the link
+    assert _finishes(lambda: content_hash(root), fifo) != before
+    _, problems = _finishes(lambda: check_content(root), fifo)
+    assert f"{rel}:1: not a regular file (a symlink to a FIFO)" in [
+        f"{Path(p.path).relative_to(root)}:{p.line}: {p.problem}" for p in problems]
+
+
+def test_content_hash_notices_a_change_to_an_oversized_file(tmp_path):
+    from kb.content import content_hash
+
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    big = root / "articles" / "big.md"
+    big.write_bytes(b"x" * 1_000_001)
+    first = content_hash(root)
+    big.write_bytes(b"y" * 1_000_002)
+    assert content_hash(root) != first  # not read, but its size and mtime are hashed
