@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from pathlib import Path
 
 import click
 
 from kb.errors import KbError
-from kb.settings import Settings
+from kb.settings import SERVE_CHANNEL_TIMEOUT, SERVE_CONNECTION_LIMIT, Settings
 
 
 class KbGroup(click.Group):
@@ -273,13 +274,57 @@ def _read_input(source: str) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
+# A --jsonl line holds one question of at most ``max_question_chars``: even with every character
+# escaped (an emoji is 12 characters as "\ud83d\ude00") it fits in 12 times that, plus the id.
+JSONL_ESCAPE_FACTOR = 12
+JSONL_LINE_SLACK = 4096
+
+
+class _BadLine(ValueError):
+    """A ``--jsonl`` line that is not a question; ``item_id`` is its id when it has a usable one."""
+
+    def __init__(self, message: str, item_id=None):
+        super().__init__(message)
+        self.item_id = item_id
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _batch_item(line: str, max_chars: int) -> dict:
+    """One ``hvkb answer --jsonl`` line as ``{"id": ..., "question": ...}``.
+
+    :raises ValueError: a line too large, invalid or too deeply nested JSON, not an object, no text
+        ``question``, or an ``id`` that is not a string or a number; in words, for the line's error object.
+    """
+    limit = JSONL_ESCAPE_FACTOR * max_chars + JSONL_LINE_SLACK
+    if len(line) > limit:
+        raise _BadLine(f"too large ({len(line):,} characters; the limit is {limit:,})")
+    try:
+        item = json.loads(line, parse_constant=_reject_constant)
+    except RecursionError:  # the C decoder stops at the recursion limit, about 1,000 levels
+        raise _BadLine("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, an integer of over 4,300 digits
+        raise _BadLine(f"invalid JSON: {exc}") from None
+    if not isinstance(item, dict):
+        raise _BadLine('each line needs an object with a text "question"')
+    qid = item.get("id")
+    if not (qid is None or type(qid) in (str, int) or type(qid) is float and math.isfinite(qid)):  # 1e999 is inf
+        raise _BadLine('"id" must be a string or a number')
+    if not isinstance(item.get("question"), str):
+        raise _BadLine('each line needs an object with a text "question"', qid)
+    return {"id": qid, "question": item["question"]}
+
+
 @cli.command()
 @click.argument("source", default="-", metavar="[FILE|-]")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "text"]), default="markdown", show_default=True,
               help="Format of the printed draft.")
 @click.option("--jsonl", is_flag=True,
-              help='Batch: read one JSON object a line ({"id", "question"}), write one JSON result a line, in order.')
+              help='Batch: read one JSON object a line ({"id", "question"}), write one JSON result a line, in order; '
+                   'a line that fails gets {"id", "error"} instead. Blank lines are skipped.')
 @content_options
 def answer(settings: Settings, source, as_json, fmt, jsonl):
     """Draft a forum answer to a pasted question (from FILE or stdin).
@@ -297,14 +342,12 @@ def answer(settings: Settings, source, as_json, fmt, jsonl):
                 continue
             item = None
             try:
-                item = json.loads(line)
-                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                    raise ValueError('each line needs an object with a text "question"')
+                item = _batch_item(line, settings.max_question_chars)
                 out = answer_question(kb_index, item["question"], question_id=item.get("id"),
                                       max_chars=settings.max_question_chars).to_dict()
             except (ValueError, KbError) as exc:
                 failures += 1
-                out = {"id": item.get("id") if isinstance(item, dict) else None, "error": f"line {n}: {exc}"}
+                out = {"id": item["id"] if item else getattr(exc, "item_id", None), "error": f"line {n}: {exc}"}
             click.echo(json.dumps(out, ensure_ascii=False))
         sys.exit(1 if failures else 0)
     draft = answer_question(kb_index, text, max_chars=settings.max_question_chars)
@@ -324,20 +367,27 @@ SERVE_THREADS = 4
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=SERVE_THREADS, show_default=True, type=click.IntRange(1, 64),
               help="Waitress worker threads.")
+@click.option("--connection-limit", default=SERVE_CONNECTION_LIMIT, show_default=True, envvar="HVKB_CONNECTION_LIMIT",
+              type=click.IntRange(10, 10_000),
+              help="Open connections at once; at the limit the longest-idle one is closed to admit a new one. "
+                   "Env: HVKB_CONNECTION_LIMIT.")
+@click.option("--channel-timeout", default=SERVE_CHANNEL_TIMEOUT, show_default=True, envvar="HVKB_CHANNEL_TIMEOUT",
+              type=click.IntRange(1, 3600),
+              help="Seconds a connection may sit idle (a half-sent request included) before it is closed. "
+                   "Env: HVKB_CHANNEL_TIMEOUT.")
 @content_options
-def serve(settings: Settings, host, port, threads):
+def serve(settings: Settings, host, port, threads, connection_limit, channel_timeout):
     """Serve the web app (waitress) on the embedded index, built on first run.
 
-    Example: hvkb serve --port 8000
+    Example: hvkb serve --port 8000 --channel-timeout 10
     """
-    from waitress import serve as waitress_serve
-
-    from webapp import create_app
+    from webapp import create_app, server
 
     open_kb(settings)  # build before the first request, with progress on the terminal
     app = create_app({"CONTENT_DIR": str(settings.content_dir), "INDEX_DIR": str(settings.index_dir)})
     click.echo(f"hvkb serving on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="hvkb")
+    server.serve(app, host=host, port=port, threads=threads, connection_limit=connection_limit,
+                 channel_timeout=channel_timeout, ident="hvkb")
 
 
 def main() -> None:

@@ -61,6 +61,16 @@ class IndexCorruptError(KbError):
     hint = "run `hvkb build` to rebuild it"
 
 
+class IndexWriteError(IndexMissingError):
+    """A build could not be written (disk full, read-only index folder).
+
+    A subclass of :class:`IndexMissingError`: no new index came of it, so a server that has no
+    older index to fall back on answers 503, as for a missing one.
+    """
+
+    hint = "free some disk space or make the index folder writable, then run `hvkb build`"
+
+
 class BuildLockedError(KbError):
     hint = "another `hvkb build` is running; wait for it to finish"
 

@@ -7,6 +7,11 @@ from kb.text import is_identifier, words
 MIN_FUZZY_SCORE = 85
 # Words shorter than this are not corrected: too many real words lie one edit apart.
 MIN_CORRECTABLE_LEN = 4
+# Word caches (this speller's, the stemmer's) keep no longer words: real words and identifiers are
+# far shorter, and unique 1,990-character "words" grew a server to 548 MB through two caches.
+MAX_CACHED_WORD_CHARS = 64
+# Distinct words whose correction is kept per opened index; later new words are looked up each time.
+MAX_CACHED_CORRECTIONS = 20_000
 
 
 def max_edits(word: str) -> int:
@@ -52,7 +57,7 @@ class Speller:
                 # Fewest edits first, then the word more documents use, then alphabetical order.
                 found.sort(key=lambda f: (f[1], -self.vocab.get(f[0], 0), f[0]))
                 result = found[0][0]
-        if len(self._cache) < 20_000:
+        if len(word) <= MAX_CACHED_WORD_CHARS and len(self._cache) < MAX_CACHED_CORRECTIONS:
             self._cache[word] = result
         return result
 

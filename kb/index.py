@@ -4,14 +4,23 @@ Layout of an index directory::
 
     <index_dir>/CURRENT          name of the live build (replaced atomically)
     <index_dir>/build-<id>/      whoosh segment files + manifest.json + corpus.json + vocab.json
+                                 (the manifest lists every other file's size and CRC-32)
     <index_dir>/.tmp-<id>/       a build in progress; never read, removed if a build dies
     <index_dir>/.build.lock      held while a build runs
 
 A build writes a complete ``.tmp-`` directory, renames it to ``build-<id>``, then points
 ``CURRENT`` at it with ``os.replace``: readers see the old index or the new one, never half of one.
+
+A build is never written again once live, so a reader can tell damage cheaply: :class:`KbIndex`
+checks every file against the manifest when it opens a build (size and checksum) and before each
+search (size, mtime and inode, a few ``stat`` calls). Segments are read with plain file reads, not
+``mmap``: a segment that shrinks under a memory map kills the process with SIGBUS, while a short
+read raises an error that becomes a clear :class:`IndexCorruptError`.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import pickle
@@ -20,8 +29,10 @@ import shutil
 import threading
 import time
 import uuid
+import weakref
+import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,17 +40,24 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.analysis.filters import STOP_WORDS
+from whoosh.filedb.filestore import FileStorage
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.lang.porter import stem as porter_stem
 
 from kb import text as textmod
 from kb.content import Article, Corpus, Snippet, content_hash, load_corpus
-from kb.errors import BuildLockedError, IndexCorruptError, IndexMissingError, IndexStaleError
+from kb.errors import (BuildLockedError, ContentValidationError, IndexCorruptError, IndexMissingError, IndexStaleError,
+                       IndexWriteError, KbError)
+from kb.fuzzy import MAX_CACHED_WORD_CHARS
 
 # Bump when the schema, analyzers or stored files change: older indexes are rebuilt.
-SCHEMA_VERSION = 3
+# 4: the manifest lists each file's size and CRC-32 (older builds could not be checked).
+SCHEMA_VERSION = 4
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".build.lock"
+MANIFEST_FILE = "manifest.json"
+# whoosh's empty write-lock file: not part of the index, left out of the manifest's file list.
+WHOOSH_LOCK_FILE = "MAIN_WRITELOCK"
 # A second build waits this long for the first before giving up with a clear message.
 BUILD_LOCK_TIMEOUT = 120.0
 # whoosh's in-memory postings pool; past it, sorted runs spill to disk and are merged at commit. A
@@ -81,12 +99,26 @@ class HvTokenizer(Tokenizer):
             yield t
 
 
-@lru_cache(maxsize=50_000)
 def stem_word(word: str) -> str:
-    """Porter-stem plain words; identifiers (digits, hyphens, dots) stay exactly as typed."""
+    """Porter-stem plain words; identifiers (digits, hyphens, dots) stay exactly as typed.
+
+    Words up to ``MAX_CACHED_WORD_CHARS`` long are cached (the last 50,000); longer ones, pasted
+    junk, are stemmed each time and never kept.
+    """
+    if len(word) > MAX_CACHED_WORD_CHARS:
+        return _stem_word(word)
+    return _cached_stem_word(word)
+
+
+def _stem_word(word: str) -> str:
     if textmod.is_identifier(word) or len(word) <= 3:
         return word
     return porter_stem(word)
+
+
+_cached_stem_word = lru_cache(maxsize=50_000)(_stem_word)
+stem_word.cache_info = _cached_stem_word.cache_info    # as on an lru_cache function
+stem_word.cache_clear = _cached_stem_word.cache_clear
 
 
 class HvFilter(Filter):
@@ -107,8 +139,8 @@ class HvFilter(Filter):
                 if t.removestops:
                     continue
                 t.stopped = True
-            elif self.stem:
-                t.text = stem_word(word)
+            elif self.stem:  # stem_word, inlined: a build stems every token
+                t.text = _cached_stem_word(word) if len(word) <= MAX_CACHED_WORD_CHARS else _stem_word(word)
             yield t
 
 
@@ -228,6 +260,29 @@ def _write_json(path: Path, data) -> None:
         os.fsync(fh.fileno())
 
 
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def file_records(build_dir: Path) -> dict[str, dict[str, int]]:
+    """Size and CRC-32 of every file of a build but the manifest: what the manifest records."""
+    return {p.name: {"size": p.stat().st_size, "crc32": _crc32(p)} for p in sorted(Path(build_dir).iterdir())
+            if p.is_file() and p.name not in (MANIFEST_FILE, WHOOSH_LOCK_FILE)}
+
+
+def _write_error(index_dir: Path, exc: OSError, previous: str | None) -> IndexWriteError:
+    what = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename and exc.errno not in (errno.ENOSPC, errno.EDQUOT) else ""
+    kept = (f"; the previous index ({previous}) is still in place and searches keep using it" if previous
+            else "; there is no older index to use")
+    return IndexWriteError(f"cannot write the index in {index_dir}: {what}{where}",
+                           hint=IndexWriteError.hint + kept)
+
+
 def _cleanup(index_dir: Path, keep: set[str]) -> None:
     """Remove dead temporary builds and superseded builds (called while holding the build lock)."""
     for child in index_dir.iterdir():
@@ -264,25 +319,52 @@ def build_index(corpus: Corpus, index_dir: Path,
 
     :param progress: wraps the document iterator (e.g. a progress bar) given the document count.
     :raises BuildLockedError: another build held the lock for longer than ``lock_timeout`` seconds.
+    :raises IndexWriteError: the disk is full or the folder is not writable; the half-written
+        build is removed and the previous index stays live.
     """
     from filelock import FileLock, Timeout
 
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(index_dir / LOCK_FILE))
     try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(index_dir / LOCK_FILE))
         lock.acquire(timeout=lock_timeout)
-    except Timeout:
+    except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
         raise BuildLockedError(f"another build of {index_dir} is still running") from None
+    except OSError as exc:
+        raise _write_error(index_dir, exc, _live_build(index_dir)) from None
     try:
-        previous = read_current(index_dir)
-        if isinstance(previous, _Unreadable):
-            previous = None
+        previous = _live_build(index_dir)
         # Only leftovers of dead builds go now; earlier builds stay until this one is live.
         _cleanup(index_dir, keep={p.name for p in index_dir.glob("build-*")})
         build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
-        tmp = index_dir / f".tmp-{build_id}"
+        try:
+            final, documents_written = _write_build(corpus, index_dir, build_id, progress)
+        except OSError as exc:
+            raise _write_error(index_dir, exc, previous) from None
+        # Keep the previous build one more round: a server may still be reading it.
+        _cleanup(index_dir, keep={final.name} | ({previous} if previous else set()))
+        return BuildResult(final, build_id, documents_written, time.perf_counter() - started, corpus.content_hash)
+    finally:
+        lock.release()
+
+
+def _live_build(index_dir: Path) -> str | None:
+    name = read_current(index_dir)
+    return None if isinstance(name, _Unreadable) else name
+
+
+def _write_build(corpus: Corpus, index_dir: Path, build_id: str, progress) -> tuple[Path, int]:
+    """Write ``build-<build_id>`` through a ``.tmp-`` folder and point ``CURRENT`` at it.
+
+    On any failure nothing of this build is left and ``CURRENT`` still names the old build.
+    """
+    tmp = index_dir / f".tmp-{build_id}"
+    final = index_dir / f"build-{build_id}"
+    pointer = index_dir / f".{CURRENT_FILE}.{build_id}"
+    live = False
+    try:
         tmp.mkdir()
         ix = whoosh_index.create_in(str(tmp), schema())
         count = sum(1 + len(a.sections) for a in corpus.articles.values()) + len(corpus.snippets)
@@ -308,26 +390,32 @@ def build_index(corpus: Corpus, index_dir: Path,
                     "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         _write_json(tmp / "corpus.json", corpus.to_dict())
         _write_json(tmp / "vocab.json", vocabulary(corpus, docs))
-        _write_json(tmp / "manifest.json", manifest)  # written last: its presence marks a complete build
-        final = index_dir / f"build-{build_id}"
+        manifest["files"] = file_records(tmp)
+        _write_json(tmp / MANIFEST_FILE, manifest)  # written last: its presence marks a complete build
         os.replace(tmp, final)
-        pointer = index_dir / f".{CURRENT_FILE}.{build_id}"
         pointer.write_text(final.name + "\n", encoding="utf-8")
         if (index_dir / CURRENT_FILE).is_dir():  # a damaged index: make room for the pointer
             shutil.rmtree(index_dir / CURRENT_FILE)
         os.replace(pointer, index_dir / CURRENT_FILE)
-        # Keep the previous build one more round: a server may still be reading it.
-        _cleanup(index_dir, keep={final.name} | ({previous} if previous else set()))
-        return BuildResult(final, build_id, len(docs), time.perf_counter() - started, corpus.content_hash)
+        live = True
+        return final, len(docs)
     finally:
-        lock.release()
+        if not live:  # a failed write (disk full, read-only, an error mid-build): remove this build's files
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(final, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                pointer.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- opening
 
 # What reading a damaged index can raise: truncated or garbage JSON, pickles and whoosh segments.
 _INDEX_DAMAGE = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeDecodeError,
-                 struct.error, pickle.UnpicklingError, whoosh_index.IndexError)
+                 struct.error, zlib.error, pickle.UnpicklingError, whoosh_index.IndexError)
+
+
+def _file_state(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 class KbIndex:
@@ -336,17 +424,19 @@ class KbIndex:
     def __init__(self, path: Path):
         self.path = Path(path)
         try:
-            self.manifest = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+            self.manifest = json.loads((self.path / MANIFEST_FILE).read_text(encoding="utf-8"))
             if not isinstance(self.manifest, dict):
                 raise ValueError("manifest.json is not a manifest")
             if self.manifest.get("schema_version") != SCHEMA_VERSION:
                 raise IndexStaleError(f"index at {self.path} was built by another hvkb version "
                                       f"(schema {self.manifest.get('schema_version')!r}, this one uses {SCHEMA_VERSION})")
+            self._files = self._verify_files(self.manifest.get("files"))
             self.corpus = Corpus.from_dict(json.loads((self.path / "corpus.json").read_text(encoding="utf-8")))
             self.vocab: dict[str, int] = json.loads((self.path / "vocab.json").read_text(encoding="utf-8"))
             if not isinstance(self.vocab, dict):
                 raise ValueError("vocab.json is not a word -> count mapping")
-            self.ix = whoosh_index.open_dir(str(self.path))
+            # Plain reads, no mmap: a segment that shrinks later raises instead of killing the process.
+            self.ix = FileStorage(str(self.path), supports_mmap=False).open_index()
             # Read every segment once now, so damage shows here and not in the middle of a search.
             with self.ix.searcher() as probe:
                 if probe.doc_count() != self.manifest.get("documents"):
@@ -360,8 +450,55 @@ class KbIndex:
             raise IndexCorruptError(f"index at {self.path} is unreadable: {type(exc).__name__}: {exc}") from None
         self.build_id = self.manifest.get("build_id", "")
         self._local = threading.local()
+        # Every thread's searcher holds the segment file open (plain reads, no mmap): close them all
+        # when this index is dropped, instead of leaving each file to the garbage collector.
+        self._searchers: set = set()
+        weakref.finalize(self, _close_searchers, self._searchers)
         from kb.fuzzy import Speller  # built once per opened index, reused by every search
         self.speller = Speller(self.vocab, self.corpus)
+
+    def _verify_files(self, records) -> dict[str, tuple[int, int, int]]:
+        """Check every file against the manifest's size and CRC-32; return each file's stat state.
+
+        :raises IndexCorruptError: a file is missing, has another size, or fails its checksum.
+        """
+        if not isinstance(records, dict) or not records:
+            raise ValueError("manifest.json lists no files")
+        states = {}
+        for name, record in records.items():
+            path = self.path / name
+            if not isinstance(record, dict) or "/" in name or name in (MANIFEST_FILE, "..", "."):
+                raise ValueError(f"manifest.json has a bad entry for {name!r}")
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                raise IndexCorruptError(f"index at {self.path} is incomplete ({name} is missing)") from None
+            if st.st_size != record.get("size"):
+                raise IndexCorruptError(f"index at {self.path} is damaged: {name} is {st.st_size} bytes, "
+                                        f"the build wrote {record.get('size')}")
+            if _crc32(path) != record.get("crc32"):
+                raise IndexCorruptError(f"index at {self.path} is damaged: {name} does not match its checksum")
+            states[name] = _file_state(st)
+        return states
+
+    def check_files(self) -> None:
+        """Check, with one ``stat`` per file, that the build is still the one that was opened.
+
+        Builds are never written again, so any change of size, mtime or inode is damage.
+
+        :raises IndexCorruptError: a file was changed, replaced or removed since the index was opened.
+        """
+        for name, state in self._files.items():
+            try:
+                now = _file_state(os.stat(self.path / name))
+            except OSError:
+                problem = f"{name} is gone"
+            else:
+                if now == state:
+                    continue
+                problem = (f"{name} is {now[0]} bytes, was {state[0]}" if now[0] != state[0]
+                           else f"{name} was rewritten")
+            raise IndexCorruptError(f"index at {self.path} is damaged: it changed since it was opened ({problem})")
 
     @property
     def content_hash(self) -> str:
@@ -372,20 +509,32 @@ class KbIndex:
         return int(self.manifest.get("schema_version", 0))
 
     def searcher(self):
-        """A whoosh searcher for this thread (whoosh searchers are not shared across threads)."""
+        """A whoosh searcher for this thread (whoosh searchers are not shared across threads).
+
+        :raises IndexCorruptError: the build's files changed or went away since it was opened.
+        """
+        self.check_files()  # a few stat calls: damage is reported before whoosh reads a changed file
         s = getattr(self._local, "searcher", None)
         if s is None:
             try:
                 s = self._local.searcher = self.ix.searcher()
             except _INDEX_DAMAGE as exc:  # the build was removed or damaged after it was opened
                 raise IndexCorruptError(f"index at {self.path} can no longer be read: {exc}") from None
+            self._searchers.add(s)
         return s
 
     def close(self) -> None:
+        """Close this thread's searcher (other threads may still be searching)."""
         s = getattr(self._local, "searcher", None)
         if s is not None:
+            self._searchers.discard(s)
             s.close()
             self._local.searcher = None
+
+
+def _close_searchers(searchers: set) -> None:
+    while searchers:
+        searchers.pop().close()
 
 
 def open_index(index_dir: Path) -> KbIndex:
@@ -410,39 +559,95 @@ def check_fresh(kb_index: KbIndex, content_dir: Path) -> None:
         raise IndexStaleError(f"content in {content_dir} changed since the index was built")
 
 
+def point_current(index_dir: Path, build_name: str) -> bool:
+    """Make ``build_name`` the live build, atomically (e.g. the previous build when the live one is damaged).
+
+    Returns ``False``, changing nothing, when a build is running (it swaps in its own build) or the
+    pointer cannot be written.
+    """
+    from filelock import FileLock, Timeout
+
+    index_dir = Path(index_dir)
+    if not (index_dir / build_name / MANIFEST_FILE).is_file():
+        return False
+    lock = FileLock(str(index_dir / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):  # a build is running, or the folder is read-only: leave CURRENT alone
+        return False
+    pointer = index_dir / f".{CURRENT_FILE}.{build_name.removeprefix('build-')}"
+    try:
+        pointer.write_text(build_name + "\n", encoding="utf-8")
+        if (index_dir / CURRENT_FILE).is_dir():
+            shutil.rmtree(index_dir / CURRENT_FILE)
+        os.replace(pointer, index_dir / CURRENT_FILE)
+        return True
+    except OSError:
+        with contextlib.suppress(OSError):
+            pointer.unlink(missing_ok=True)
+        return False
+    finally:
+        lock.release()
+
+
+def open_fallback(index_dir: Path, exclude: Iterable[str] = ()) -> KbIndex | None:
+    """The newest complete build of ``index_dir`` that opens cleanly, other than those in ``exclude``.
+
+    What to serve, stale but sound, while the live build is damaged and cannot be rebuilt.
+    """
+    try:
+        names = sorted((p.name for p in Path(index_dir).glob("build-*") if p.is_dir()), reverse=True)
+    except OSError:
+        return None
+    for name in names:
+        if name in exclude:
+            continue
+        try:
+            return KbIndex(Path(index_dir) / name)
+        except KbError:
+            continue
+    return None
+
+
 def ensure_index(content_dir: Path, index_dir: Path, progress=None, on_build: Callable[[str], None] | None = None,
                  ) -> KbIndex:
     """Open the index, building or rebuilding it first when it is missing, damaged or stale.
 
-    When the content is broken and a good index exists, the good index is kept and returned; the
-    content error is reported through ``on_build``.
+    When the rebuild fails (the content does not validate, the disk is full, the folder is read-only)
+    and a good older index exists, that index is returned, stale, and ``on_build`` says why: the
+    live build when only the content changed, else the previous build when the live one is damaged.
 
     :raises ContentValidationError: no usable index and the content does not validate.
+    :raises IndexWriteError: no usable index and none can be written.
     """
-    from kb.errors import ContentValidationError, KbError
-
+    note = on_build or (lambda message: None)
     current: KbIndex | None = None
-    reason = None
+    damaged = None
     try:
         current = open_index(index_dir)
         check_fresh(current, content_dir)
         return current
     except (IndexMissingError, IndexCorruptError, IndexStaleError) as exc:
         reason = str(exc)
-    if on_build:
-        on_build(f"building the index ({reason})")
+        if isinstance(exc, IndexCorruptError):
+            damaged = _live_build(index_dir)
+    note(f"building the index ({reason})")
     try:
-        corpus = load_corpus(content_dir)
-    except ContentValidationError as exc:
-        if current is not None and current.schema_version == SCHEMA_VERSION:
-            if on_build:
-                on_build(f"content does not validate; keeping the last good index\n{exc}")
-            return current
-        raise
+        build_index(load_corpus(content_dir), index_dir, progress=progress)
+    except (ContentValidationError, IndexWriteError) as exc:
+        kept = current if current is not None and current.schema_version == SCHEMA_VERSION else None
+        if kept is None and damaged is not None:
+            kept = open_fallback(index_dir, exclude={damaged})
+            if kept is not None:  # the next reader opens it directly; the next build keeps it
+                point_current(index_dir, kept.path.name)
+        if kept is None:
+            raise
+        what = "the last good index" if kept is current else f"the previous build {kept.path.name}"
+        if isinstance(exc, ContentValidationError):
+            note(f"content does not validate; keeping {what}\n{exc}")
+        else:
+            note(f"cannot rebuild the index: {exc}; searching {what}, which is stale")
+        return kept
     if current is not None:
         current.close()
-    try:
-        build_index(corpus, index_dir, progress=progress)
-    except KbError:
-        raise
     return open_index(index_dir)

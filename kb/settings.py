@@ -11,6 +11,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MAX_QUESTION_CHARS = 20_000
 MAX_QUERY_CHARS = 2_000
 
+# `hvkb serve`: open connections at once (waitress's default; each is a file descriptor), and the
+# seconds one may sit idle, a half-sent request included. A real client sends its request in
+# milliseconds; waitress's own 120 s let 100 half-sent requests lock every client out for two minutes.
+SERVE_CONNECTION_LIMIT = 100
+SERVE_CHANNEL_TIMEOUT = 10
+
 
 def default_content_dir() -> Path:
     """Return the content shipped with the package (wheel) or the repository's ``content/``."""

@@ -1,9 +1,10 @@
 import json
+import os
 
 import pytest
 
 from kb.content import load_corpus
-from kb.errors import IndexMissingError, IndexStaleError
+from kb.errors import IndexCorruptError, IndexMissingError, IndexStaleError
 from kb.index import (CURRENT_FILE, build_index, check_fresh, ensure_index, exact_analyzer, open_index, read_current,
                       stemming_analyzer)
 from conftest import FIXTURE_CONTENT, copy_content
@@ -115,3 +116,157 @@ def test_package_search_stays_the_function_once_every_module_is_loaded():
             "assert kb.answer_question is kb.answer.answer_question")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert done.returncode == 0, done.stderr
+
+
+# --------------------------------------------------------------------------- damaged builds and failed writes
+
+def _fresh_index(tmp_path):
+    from kb.content import load_corpus as _load
+
+    index = tmp_path / "index"
+    build_index(_load(FIXTURE_CONTENT), index)
+    return index, index / read_current(index)
+
+
+def test_manifest_records_every_file_size_and_checksum(index_dir):
+    import zlib
+
+    build = index_dir / read_current(index_dir)
+    files = json.loads((build / "manifest.json").read_text())["files"]
+    on_disk = {p.name for p in build.iterdir() if p.is_file() and p.name not in ("manifest.json", "MAIN_WRITELOCK")}
+    assert set(files) == on_disk and any(n.endswith(".seg") for n in files) and any(n.endswith(".toc") for n in files)
+    for name, record in files.items():
+        data = (build / name).read_bytes()
+        assert record == {"size": len(data), "crc32": zlib.crc32(data)}, name
+
+
+def _overwrite_middle(path):
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 512] = bytes(len(data[mid:mid + 512]))  # same size, zeros in the middle: zlib errors
+    path.write_bytes(bytes(data))
+
+
+SEGMENT_DAMAGE = {
+    "segment-shrunk": lambda b: os.truncate(next(b.glob("*.seg")), 4096),
+    "segment-overwritten": lambda b: _overwrite_middle(next(b.glob("*.seg"))),
+    "toc-deleted": lambda b: next(b.glob("_MAIN_*.toc")).unlink(),
+    "vocab-overwritten": lambda b: (b / "vocab.json").write_text("{}"),
+}
+
+
+@pytest.mark.parametrize("damage", SEGMENT_DAMAGE.values(), ids=SEGMENT_DAMAGE.keys())
+def test_open_refuses_a_build_whose_files_changed_since_it_was_built(tmp_path, damage):
+    index, build = _fresh_index(tmp_path)
+    damage(build)
+    with pytest.raises(IndexCorruptError, match=r"index at .* is (damaged|incomplete)"):
+        open_index(index)
+
+
+# Shrinking a segment under an opened index is tested in a subprocess (test_reliability.py): with
+# memory-mapped segments it kills the process with SIGBUS, and would take pytest down with it.
+IN_PROCESS = {k: v for k, v in SEGMENT_DAMAGE.items() if k != "segment-shrunk"}
+
+
+@pytest.mark.parametrize("damage", IN_PROCESS.values(), ids=IN_PROCESS.keys())
+def test_an_opened_index_notices_its_files_changed_before_the_next_search(tmp_path, damage):
+    from kb.searching import search
+
+    index, build = _fresh_index(tmp_path)
+    kb_index = open_index(index)
+    assert search(kb_index, "quorum witness").hits
+    damage(build)
+    with pytest.raises(IndexCorruptError, match="changed since it was opened|can no longer be read"):
+        search(kb_index, "quorum witness")
+    with pytest.raises(IndexCorruptError):
+        kb_index.check_files()
+
+
+def test_whoosh_files_are_read_without_mmap(kb_index):
+    # A memory-mapped segment that shrinks kills the process with SIGBUS; plain reads raise instead.
+    assert kb_index.ix.storage.supports_mmap is False
+
+
+def test_ensure_index_falls_back_to_the_previous_good_build_when_the_live_one_is_damaged(tmp_path, monkeypatch):
+    import kb.index as kb_index_module
+
+    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    index = tmp_path / "index"
+    first = ensure_index(content, index)
+    build_index(load_corpus(content), index)   # the first build is now the previous one, kept one more round
+    live = index / read_current(index)
+    os.truncate(next(live.glob("*.seg")), 100)
+    _no_space(monkeypatch, kb_index_module)    # and the repair cannot be written either
+    notes = []
+    got = ensure_index(content, index, on_build=notes.append)
+    assert got.path == first.path and search_ok(got)
+    assert any("previous build" in n for n in notes), notes
+    assert read_current(index) == first.path.name   # CURRENT points back at the good build
+
+
+def search_ok(kb_index) -> bool:
+    from kb.searching import search
+
+    return bool(search(kb_index, "quorum witness").hits)
+
+
+def _no_space(monkeypatch, module, where="writer"):
+    import errno as _errno
+
+    def full(*args, **kwargs):
+        raise OSError(_errno.ENOSPC, "No space left on device")
+
+    if where == "writer":
+        from whoosh.writing import SegmentWriter
+
+        monkeypatch.setattr(SegmentWriter, "add_document", full)
+    elif where == "json":
+        monkeypatch.setattr(module, "_write_json", full)
+    elif where == "mkdir":
+        real_mkdir = module.Path.mkdir
+
+        def mkdir(self, *args, **kwargs):
+            if self.name.startswith(".tmp-"):
+                raise OSError(_errno.EROFS, "Read-only file system")
+            return real_mkdir(self, *args, **kwargs)
+
+        monkeypatch.setattr(module.Path, "mkdir", mkdir)
+    elif where == "lock":
+        monkeypatch.setattr("filelock.FileLock.acquire", lambda *a, **k: (_ for _ in ()).throw(
+            PermissionError(_errno.EACCES, "Permission denied")))
+
+
+@pytest.mark.parametrize("where, message", [
+    ("writer", "No space left on device"),
+    ("json", "No space left on device"),
+    ("mkdir", "Read-only file system"),
+    ("lock", "Permission denied"),
+])
+def test_a_build_that_cannot_write_is_a_clear_error_and_leaves_the_old_index(tmp_path, monkeypatch, where, message):
+    import kb.index as kb_index_module
+    from kb.errors import IndexWriteError, KbError
+
+    index, build = _fresh_index(tmp_path)
+    _no_space(monkeypatch, kb_index_module, where)
+    with pytest.raises(IndexWriteError, match=message) as info:
+        build_index(load_corpus(FIXTURE_CONTENT), index)
+    assert isinstance(info.value, KbError) and "previous index" in info.value.hint
+    monkeypatch.undo()
+    assert read_current(index) == build.name
+    assert not list(index.glob(".tmp-*")), "the failed temporary build must be removed"
+    assert search_ok(open_index(index))
+
+
+def test_ensure_index_keeps_the_stale_index_when_the_rebuild_cannot_be_written(tmp_path, monkeypatch):
+    import kb.index as kb_index_module
+
+    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    good = ensure_index(content, tmp_path / "index")
+    path = content / "articles" / "quorum.md"
+    path.write_text(path.read_text().replace("Every node has a vote", "Every node has one vote"))
+    _no_space(monkeypatch, kb_index_module)
+    notes = []
+    kept = ensure_index(content, tmp_path / "index", on_build=notes.append)
+    assert kept.build_id == good.build_id and search_ok(kept)
+    assert any("No space left on device" in n and "stale" in n for n in notes), notes
+    assert not list((tmp_path / "index").glob(".tmp-*"))

@@ -803,3 +803,711 @@ def test_load_script_smoke_with_a_rebuild(tmp_path):
     data = json.loads(proc.stdout)
     assert data["endpoints"]["all"]["requests"] > 0 and data["endpoints"]["all"]["errors"] == 0
     assert data["rebuilds"][0]["exit_code"] == 0 and data["rebuilds"][0]["build_after"]
+
+
+# --- issue 13: caches and batches
+
+def _random_word(rng: random.Random, low: int = 4, high: int = 12) -> str:
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(low, high)))
+
+
+def test_random_queries_keep_the_search_caches_bounded(kb_index, monkeypatch):
+    """Thousands of searches of made-up words (nearly every term a miss) stay inside every cache's cap."""
+    from kb.index import MAX_CACHED_WORD_CHARS, stem_word
+    from kb.searching import score_cache
+
+    cache = score_cache(kb_index)
+    # Small caps, so a few thousand searches of a small index reach them.
+    monkeypatch.setattr(cache, "max_entries", 600)
+    monkeypatch.setattr(cache, "max_bytes", 120_000)
+    rng = random.Random(13)
+    most_entries = most_bytes = 0
+    for i in range(3000):
+        query = " ".join(_random_word(rng, 4, 90) for _ in range(4)) + (" quorum witness" if i % 10 == 0 else "")
+        search(kb_index, query, limit=3, excerpts=False)
+        most_entries, most_bytes = max(most_entries, len(cache)), max(most_bytes, cache.nbytes)
+    assert 0 < most_entries <= 600 and 0 < most_bytes <= 120_000
+    assert len(cache) > 300  # full to near the cap, not emptied
+    assert search(kb_index, "quorum witness").hits  # and searches still find things
+    speller = kb_index.speller._cache
+    assert len(speller) <= 20_000 and max(map(len, speller)) <= MAX_CACHED_WORD_CHARS
+    assert stem_word.cache_info().currsize <= 50_000
+
+
+def test_score_cache_counts_misses_and_drops_least_recently_used():
+    from array import array
+
+    from kb.searching import ScoreCache
+
+    cache = ScoreCache(max_entries=3, max_bytes=1 << 20)
+    miss = (array("i"), array("d"))
+    for w in ("a", "b", "c"):
+        cache.put(("seg", "body", w), miss)
+    assert cache.get(("seg", "body", "a")) is not None  # "a" used last: "b" is now the oldest
+    cache.put(("seg", "body", "d"), miss)
+    assert len(cache) == 3 and cache.get(("seg", "body", "b")) is None and cache.get(("seg", "body", "a"))
+    assert cache.nbytes > 0  # misses take room too
+    big = ScoreCache(max_entries=1000, max_bytes=50_000)
+    for n in range(100):
+        big.put(("seg", "body", f"w{n}"), (array("i", range(500)), array("d", [1.0] * 500)))
+        assert big.nbytes <= 50_000
+    assert 1 <= len(big) < 100
+
+
+def test_a_very_long_word_is_not_kept_in_the_word_caches(kb_index):
+    from kb.index import stem_word
+
+    word = "".join(random.Random(7).choice("abcdefghijklmnopqrstuvwxyz") for _ in range(2_000))
+    search(kb_index, word, excerpts=False)  # through the speller and the stemmer
+    assert word not in kb_index.speller._cache
+    stem_word(word)
+    before = stem_word.cache_info()
+    assert stem_word(word) == stem_word(word)
+    after = stem_word.cache_info()
+    assert (after.hits, after.currsize) == (before.hits, before.currsize)  # looked up afresh, never kept
+    assert stem_word("migrations") == "migrat"  # short words still are cached
+    assert stem_word.cache_info().currsize >= 1
+
+
+def test_answer_jsonl_gives_every_line_its_own_result_or_error(runner, env_small):
+    """A bad line between good lines: one output line per input line, in order; no traceback."""
+    good = json.dumps({"id": "good", "question": "do I need a witness for a 2 node cluster"})
+    bad = [
+        ("deep", "[" * 1000 + "]" * 1000),
+        ("deep-object", '{"id": "x", "question": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"),
+        ("deep-unclosed", "[" * 100_000),
+        ("invalid", "{not json"),
+        ("not-object", json.dumps([1, 2])),
+        ("no-question", json.dumps({"id": 3})),
+        ("bad-id", json.dumps({"id": {"a": [1]}, "question": "quorum"})),
+        ("nan-id", '{"id": NaN, "question": "quorum"}'),
+        ("inf-id", '{"id": 1e999, "question": "quorum"}'),
+        ("huge-number", '{"id": ' + "9" * 5000 + ', "question": "quorum"}'),
+        ("too-large", json.dumps({"id": "big", "question": "quorum " * 100_000})),
+    ]
+    lines = [good]
+    for _name, line in bad:
+        lines += [line, good]
+    result = runner.invoke(cli, ["answer", "--jsonl", "-"], input="\n".join(lines).encode(), env=env_small)
+    assert_clean_exit(result)
+    assert result.exit_code == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == len(lines), result.output[-2000:]
+    for n, (o, line) in enumerate(zip(out, lines), 1):
+        if line is good:
+            assert o["id"] == "good" and o["sources"], (n, o)
+        else:
+            assert set(o) == {"id", "error"} and o["error"].startswith(f"line {n}: "), (n, o)
+    errors = {name: out[2 * i + 1]["error"] for i, (name, _line) in enumerate(bad)}
+    assert "nested too deeply" in errors["deep"] and "nested too deeply" in errors["deep-object"]
+    assert "too large" in errors["too-large"] and out[-2]["id"] is None
+    assert "id" in errors["bad-id"]
+
+
+@pytest.fixture
+def env_small(index_dir, tmp_path):
+    return {"HVKB_HOME": str(tmp_path / "home"), "HVKB_CONTENT": str(FIXTURE_CONTENT), "HVKB_INDEX": str(index_dir)}
+
+
+# --- issue 13: server
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthz_status(port: int, timeout: float) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def _start_serve(tmp_path: Path, *options: str):
+    """``hvkb serve`` on the fixture content, 127.0.0.1 and a free port; returns (process, port) once /healthz is 200."""
+    port = _free_port()
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--content", str(FIXTURE_CONTENT), *options],
+                            cwd=ROOT, env=_subprocess_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"hvkb serve exited with {proc.returncode}:\n"
+                                 + (tmp_path / "server.log").read_text(errors="replace")[-3000:])
+        try:
+            if _healthz_status(port, timeout=1.0) == 200:
+                return proc, port
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait(timeout=10)
+    raise AssertionError("hvkb serve was not ready after 60 s")
+
+
+def _stop_serve(proc) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _half_sent(port: int, n: int) -> list:
+    import socket
+
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line: never completed
+        socks.append(s)
+    return socks
+
+
+def _still_open(socks: list, seconds: float) -> list:
+    """The sockets the server has not closed within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    open_ones = list(socks)
+    while open_ones and time.monotonic() < deadline:
+        still = []
+        for s in open_ones:
+            s.settimeout(max(0.01, min(0.2, deadline - time.monotonic())))
+            try:
+                if s.recv(1024) == b"":
+                    continue                       # closed by the server
+            except (ConnectionResetError, BrokenPipeError):
+                continue
+            except TimeoutError:
+                pass
+            still.append(s)
+        open_ones = still
+    return open_ones
+
+
+@pytest.mark.slow
+def test_half_sent_requests_do_not_lock_out_healthz(tmp_path):
+    """150 half-sent requests, more than the default connection limit, with the default (10 s) channel
+    timeout: /healthz still answers within 3 s, and again after more of them (issue 13, fault 6)."""
+    proc, port = _start_serve(tmp_path)
+    slow = []
+    try:
+        for _ in range(2):
+            slow += _half_sent(port, 150)
+            started = time.monotonic()
+            assert _healthz_status(port, timeout=5.0) == 200
+            assert time.monotonic() - started < 3.0
+    finally:
+        for s in slow:
+            s.close()
+        _stop_serve(proc)
+
+
+@pytest.mark.slow
+def test_channel_timeout_closes_half_sent_requests(tmp_path):
+    """``--channel-timeout 1``: a half-sent request is closed within the timeout plus one cleanup pass."""
+    proc, port = _start_serve(tmp_path, "--channel-timeout", "1")
+    slow = []
+    try:
+        slow = _half_sent(port, 5)
+        assert len(_still_open(slow, 0.5)) == 5    # not closed at once: a slow but honest client gets its second
+        assert not _still_open(slow, 5.0), "half-sent connections still open after the channel timeout"
+        assert _healthz_status(port, timeout=5.0) == 200
+    finally:
+        for s in slow:
+            s.close()
+        _stop_serve(proc)
+
+
+def test_shedding_closes_the_longest_idle_connection_not_a_busy_or_new_one():
+    """At the limit the server frees a slot: the channel idle longest, never one being served or just opened."""
+    from types import SimpleNamespace
+
+    from webapp.server import MIN_AGE_TO_SHED, create_server
+
+    server = create_server(lambda environ, start_response: [], "127.0.0.1", 0, 1, connection_limit=10)
+    try:
+        now = time.time()
+
+        def channel(age, idle, **state):
+            fields = {"requests": [], "will_close": False, "close_when_flushed": False, "total_outbufs_len": 0}
+            return SimpleNamespace(creation_time=now - age, last_activity=now - idle, **{**fields, **state})
+
+        busy = channel(60, 50, requests=["a request being served"])
+        flushing = channel(60, 50, total_outbufs_len=10)
+        new = channel(MIN_AGE_TO_SHED / 2, MIN_AGE_TO_SHED / 2)
+        idle_long, idle_short = channel(30, 20), channel(30, 5)
+        server.active_channels.update({1: busy, 2: flushing, 3: new, 4: idle_short, 5: idle_long})
+        assert server.shed_idle_channel(now) and idle_long.will_close
+        assert not (busy.will_close or flushing.will_close or new.will_close or idle_short.will_close)
+        assert server.shed_idle_channel(now) and idle_short.will_close
+        assert not server.shed_idle_channel(now) and not new.will_close  # nothing left that may go
+        server.active_channels.clear()
+    finally:
+        server.close()
+
+
+def test_serve_passes_connection_limit_and_channel_timeout(runner, monkeypatch, tmp_path):
+    """Safe defaults reach waitress; flags and HVKB_CONNECTION_LIMIT / HVKB_CHANNEL_TIMEOUT change them."""
+    import kb.cli
+    import webapp.server
+
+    calls = []
+    monkeypatch.setattr(kb.cli, "open_kb", lambda settings: None)
+    monkeypatch.setattr(webapp.server, "serve", lambda app, **options: calls.append(options))
+    base = ["serve", "--content", str(FIXTURE_CONTENT), "--index", str(tmp_path / "index")]
+    env = {"HVKB_HOME": str(tmp_path / "home")}
+
+    result = runner.invoke(cli, base, env=env)
+    assert result.exit_code == 0, result.output
+    assert calls[-1]["connection_limit"] == 100
+    assert calls[-1]["channel_timeout"] == 10
+    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
+
+    result = runner.invoke(cli, base + ["--connection-limit", "300", "--channel-timeout", "30"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (calls[-1]["connection_limit"], calls[-1]["channel_timeout"]) == (300, 30)
+
+    result = runner.invoke(cli, base, env={**env, "HVKB_CONNECTION_LIMIT": "50", "HVKB_CHANNEL_TIMEOUT": "5"})
+    assert result.exit_code == 0, result.output
+    assert (calls[-1]["connection_limit"], calls[-1]["channel_timeout"]) == (50, 5)
+
+    for bad in (["--channel-timeout", "0"], ["--connection-limit", "1"], ["--channel-timeout", "ten"]):
+        result = runner.invoke(cli, base + bad, env=env)
+        assert_clean_exit(result, codes=(2,))
+    help_text = runner.invoke(cli, ["serve", "--help"]).output
+    assert "--connection-limit" in help_text and "HVKB_CHANNEL_TIMEOUT" in help_text
+
+
+# --- issue 13: index
+# A damaged, shrunk or unwritable index never takes a process down, the web app serves the last
+# good build (or 503) and repairs itself, and it picks up content edits without a restart.
+
+_DAMAGE_SCRIPT = r'''
+import json, os, shutil, sys, time
+from pathlib import Path
+from kb.content import load_corpus
+from kb.errors import KbError
+from kb.index import build_index, open_index, read_current
+
+work, how, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+content = work / "content"
+shutil.copytree(sys.argv[4], content)
+index = work / "index"
+build_index(load_corpus(content), index)
+build = index / read_current(index)
+
+def damage():
+    seg, toc = next(build.glob("*.seg")), next(build.glob("_MAIN_*.toc"))
+    if how == "segment-shrunk":
+        os.truncate(seg, 4096)
+    elif how == "segment-emptied":
+        os.truncate(seg, 0)
+    elif how == "segment-overwritten":
+        data = bytearray(seg.read_bytes()); mid = len(data) // 2
+        data[mid:mid + 2048] = bytes(2048)
+        seg.write_bytes(bytes(data))
+    elif how == "toc-deleted":
+        toc.unlink()
+    elif how == "build-deleted":
+        shutil.rmtree(build)
+
+if mode == "library":
+    from kb.searching import search
+    kb_index = open_index(index)
+    assert search(kb_index, "quorum witness").hits
+    damage()
+    outcome = []
+    for q in ("quorum witness", "live migration", "checkpoint", "cluster"):
+        try:
+            outcome.append(len(search(kb_index, q).hits))
+        except KbError as exc:
+            outcome.append(f"{type(exc).__name__}: {exc}")
+    print(json.dumps({"outcome": outcome}))
+else:
+    from webapp import create_app
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(index),
+                      "INDEX_RECHECK_SECONDS": 0})
+    client = app.test_client()
+    assert client.get("/api/search?q=quorum+witness").get_json()["results"]
+    damage()
+    seen, deadline = [], time.monotonic() + 10
+    while time.monotonic() < deadline:
+        r = client.get("/api/search?q=quorum+witness")
+        body = r.get_json(silent=True) or {}
+        seen.append([r.status_code, body.get("error"), len(body.get("results") or [])])
+        if r.status_code == 200 and body.get("results") and read_current(index) != build.name:
+            break
+        time.sleep(0.05)
+    print(json.dumps({"seen": seen, "damaged": build.name, "serving": app.extensions["kb"].build,
+                      "current": read_current(index)}))
+'''
+
+
+def _run_damage_script(tmp_path: Path, how: str, mode: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", _DAMAGE_SCRIPT, str(tmp_path), how, mode, str(FIXTURE_CONTENT)],
+                          cwd=ROOT, env=_subprocess_env(tmp_path), capture_output=True, text=True, timeout=60)
+    # -7 is SIGBUS: a memory-mapped segment shrank under the reader.
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-3000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("how", ["segment-shrunk", "segment-emptied", "segment-overwritten", "toc-deleted"])
+def test_damage_under_an_open_index_is_a_clear_error_never_a_crash(tmp_path, how):
+    outcome = _run_damage_script(tmp_path, how, "library")["outcome"]
+    assert all(isinstance(o, str) and o.startswith("IndexCorruptError: ") for o in outcome), outcome
+    assert "changed since it was opened" in outcome[0], outcome
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("how", ["segment-shrunk", "segment-overwritten", "toc-deleted", "build-deleted"])
+def test_the_web_app_survives_damage_while_serving_and_repairs_itself(tmp_path, how):
+    got = _run_damage_script(tmp_path, how, "webapp")
+    seen = got["seen"]
+    assert all(status in (200, 503) for status, _e, _n in seen), seen
+    for status, error, _n in seen:
+        if status == 503:
+            assert "index" in error and "rebuilding" in error, error
+    assert seen[-1][0] == 200 and seen[-1][2] > 0, seen
+    assert got["current"] != got["damaged"] and got["serving"] == got["current"], got
+
+
+def test_the_web_app_answers_503_when_no_good_index_is_left(tmp_path):
+    from webapp import create_app
+
+    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    index = tmp_path / "index"
+    build_index(load_corpus(content), index)
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(index),
+                      "INDEX_RECHECK_SECONDS": 0})
+    client = app.test_client()
+    assert client.get("/api/search?q=quorum").status_code == 200
+    (content / "articles" / "quorum.md").write_text("broken\n")      # no rebuild possible
+    seg = next((index / read_current(index)).glob("*.seg"))
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 2048] = bytes(2048)         # zlib errors, same size
+    seg.write_bytes(bytes(data))
+    r = client.get("/api/search?q=quorum+witness")
+    assert r.status_code == 503 and "damaged" in r.get_json()["error"], r.get_json()
+    assert app.extensions["kb"].wait(5)       # the background rebuild fails on the broken content
+    for _ in range(3):
+        r = client.get("/api/search?q=quorum+witness")
+        body = r.get_json()
+        assert r.status_code == 503 and body["ok"] is False and body["status"] == 503, (r.status_code, body)
+        assert "damaged" in body["error"] and "quorum.md:1" in body["error"], body["error"]
+    page = client.get("/search?q=quorum")
+    assert page.status_code == 503 and b"Traceback" not in page.data
+
+
+def _fill_disk(mount: Path) -> None:
+    with open(mount / "filler", "wb", buffering=0) as fh:  # unbuffered: close() has nothing left to write
+        try:
+            while True:
+                fh.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+@pytest.fixture(params=["tmpfs", "monkeypatch"])
+def full_disk(request, tmp_path, monkeypatch):
+    """An index folder holding a good build of FIXTURE_CONTENT on a disk with no space left."""
+    index = tmp_path / "index"
+    index.mkdir()
+    build_index(load_corpus(FIXTURE_CONTENT), tmp_path / "template")
+    if request.param == "tmpfs":
+        if sys.platform != "linux" or os.geteuid() != 0:
+            pytest.skip("a real full disk needs root to mount a tmpfs; the monkeypatch case covers it")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(index)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+        request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(index)], check=True))
+    shutil.copytree(tmp_path / "template", index, dirs_exist_ok=True)
+    if request.param == "tmpfs":
+        _fill_disk(index)
+    else:
+        import errno
+        from whoosh.writing import SegmentWriter
+
+        def full(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(SegmentWriter, "add_document", full)
+    return index
+
+
+def test_hvkb_build_on_a_full_disk_is_a_clear_error_and_keeps_the_old_index(runner, tmp_path, full_disk):
+    before = read_current(full_disk)
+    result = runner.invoke(cli, ["build", "--content", str(FIXTURE_CONTENT), "--index", str(full_disk)])
+    assert_clean_exit(result, codes=(1,))
+    assert "No space left on device" in result.output and "previous index" in result.output, result.output
+    assert read_current(full_disk) == before and not list(full_disk.glob(".tmp-*"))
+    _assert_index_usable(full_disk)
+
+
+def test_hvkb_search_on_a_full_disk_serves_the_stale_index_and_says_so(runner, tmp_path, full_disk):
+    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    path = content / "articles" / "quorum.md"
+    path.write_text(path.read_text().replace("Every node has a vote", "Every node has one vote"))
+    env = {"HVKB_HOME": str(tmp_path / "home"), "HVKB_CONTENT": str(content), "HVKB_INDEX": str(full_disk)}
+    result = runner.invoke(cli, ["search", "quorum", "witness", "--json"], env=env)
+    assert_clean_exit(result, codes=(0,))
+    assert json.loads(result.stdout)["results"]
+    assert "No space left on device" in result.stderr and "stale" in result.stderr, result.stderr
+    assert not list(full_disk.glob(".tmp-*"))
+
+
+def test_hvkb_build_into_a_read_only_index_folder_is_a_clear_error(runner, tmp_path, monkeypatch):
+    import errno
+
+    index = tmp_path / "index"
+    build_index(load_corpus(FIXTURE_CONTENT), index)
+    if os.geteuid() == 0:  # root writes through chmod: fail the writes the way a read-only folder does
+        def refuse(*args, **kwargs):
+            raise PermissionError(errno.EACCES, "Permission denied", str(index / ".build.lock"))
+
+        monkeypatch.setattr("filelock.FileLock.acquire", refuse)
+    else:
+        index.chmod(0o555)
+    try:
+        result = runner.invoke(cli, ["build", "--content", str(FIXTURE_CONTENT), "--index", str(index)])
+    finally:
+        index.chmod(0o755)
+    assert_clean_exit(result, codes=(1,))
+    assert "Permission denied" in result.output and "cannot write the index" in result.output, result.output
+
+
+def test_the_web_app_serves_the_stale_index_while_the_disk_is_full(tmp_path, monkeypatch):
+    import errno
+    from whoosh.writing import SegmentWriter
+    from webapp import create_app
+
+    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    index = tmp_path / "index"
+    build_index(load_corpus(content), index)
+    path = content / "articles" / "quorum.md"
+    path.write_text(path.read_text().replace("Every node has a vote", "Every node has one xylophone vote"))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(SegmentWriter, "add_document", full)
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(index)})
+    holder = app.extensions["kb"]
+    holder.watch_seconds = holder.retry_seconds = 0.05  # a failed rebuild is retried after retry_seconds
+    r = app.test_client().get("/api/search?q=quorum+witness")
+    assert r.status_code == 200 and r.get_json()["results"]
+    assert holder.stale and "No space left on device" in holder.stale and not list(index.glob(".tmp-*"))
+    monkeypatch.undo()                       # space is freed: the next content check rebuilds
+    _wait_for_hit(app.test_client(), "xylophone", "quorum")
+    assert holder.stale is None
+
+
+def _wait_for_hit(client, query: str, doc_id: str, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/search?q={query}").get_json()
+        if any(h["id"] == doc_id for h in body.get("results") or []):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{doc_id!r} never matched {query!r} within {seconds} s: {body}")
+
+
+def test_the_running_app_picks_up_content_edits(tmp_path):
+    from webapp import create_app
+
+    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(tmp_path / "index")})
+    app.extensions["kb"].watch_seconds = 0.05
+    client = app.test_client()
+    first = client.get("/api/search?q=xylophone").get_json()
+    assert not any(h["id"] == "quorum" for h in first.get("results") or [])
+    path = content / "articles" / "quorum.md"
+    path.write_text(path.read_text().replace("Every node has a vote", "Every node has one xylophone vote"))
+    _wait_for_hit(client, "xylophone", "quorum")
+    # Broken edits keep the last good index serving.
+    path.write_text("broken\n")
+    time.sleep(0.3)
+    _wait_for_hit(client, "xylophone", "quorum", seconds=1.0)
+
+
+def _overwrite_live_segment(index: Path) -> str:
+    name = read_current(index)
+    seg = next((index / name).glob("*.seg"))
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 2048] = bytes(2048)
+    seg.write_bytes(bytes(data))
+    return name
+
+
+def _wait_until_serving_another_build(client, holder, damaged: str, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        r = client.get("/api/search?q=quorum+witness")
+        serving = holder.build
+        if r.status_code == 200 and serving not in (None, damaged) and serving == read_current(holder.index_dir):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"still serving {holder.build} (damaged: {damaged}), last answer {r.status_code}")
+
+
+def test_the_web_app_serves_the_previous_build_while_the_damaged_one_is_rebuilt(tmp_path):
+    from webapp import create_app
+
+    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    index = tmp_path / "index"
+    build_index(load_corpus(content), index)
+    build_index(load_corpus(content), index)     # the first build stays as the previous one
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(index),
+                      "INDEX_RECHECK_SECONDS": 0})
+    client, holder = app.test_client(), app.extensions["kb"]
+    assert client.get("/api/search?q=quorum").status_code == 200
+    damaged = _overwrite_live_segment(index)
+    statuses = []
+    for _ in range(5):
+        r = client.get("/api/search?q=quorum+witness")
+        statuses.append(r.status_code)
+        assert r.get_json().get("results"), r.get_json()
+    assert statuses == [200] * 5                 # never a 503: the previous build is good
+    holder.wait(5)
+    _wait_until_serving_another_build(client, holder, damaged)
+    assert holder.stale is None and holder.status()["damaged"] is None
+    assert not (index / damaged).exists()        # the rebuild removed the damaged build
+
+
+def test_the_web_app_notices_a_damaged_build_between_periodic_checks(tmp_path):
+    """Each request stats the build's files: no request is served from a build known to be damaged."""
+    from webapp import create_app
+
+    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    index = tmp_path / "index"
+    build_index(load_corpus(content), index)
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(index),
+                      "INDEX_RECHECK_SECONDS": 3600})
+    client, holder = app.test_client(), app.extensions["kb"]
+    assert client.get("/api/search?q=quorum").status_code == 200
+    damaged = _overwrite_live_segment(index)
+    r = client.get("/api/search?q=quorum+witness")
+    assert r.status_code == 503 and "changed since it was opened" in r.get_json()["error"], r.get_json()
+    _wait_until_serving_another_build(client, holder, damaged)
+
+
+# --- issue 13: content files
+
+def _hvkb_bounded(args: list[str], tmp_path: Path, *, seconds: float = 20.0, memory: int = 1 << 30):
+    """Run ``python -m kb.cli ARGS`` (or ``-c CODE``) capped in memory and time: a regression fails, never hangs."""
+    def cap_memory():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    try:
+        cmd = [sys.executable, *args] if args[0] == "-c" else [sys.executable, "-m", "kb.cli", *args]
+        return subprocess.run(cmd, env=_subprocess_env(tmp_path),
+                              capture_output=True, text=True, timeout=seconds, preexec_fn=cap_memory)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"hvkb {' '.join(args[:1])} still running after {seconds} s: {(exc.stderr or b'')[-500:]!r}")
+
+
+def _yaml_bomb(indent: str, levels: int = 9) -> str:
+    """A 'billion laughs' mapping: under 1 KB of YAML, 9**levels strings once expanded."""
+    rows = [f"{indent}a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    rows += [f"{indent}a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "\n".join(rows) + "\n"
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_content_symlink_to_a_device_is_refused_not_read(tmp_path, device, command):
+    """A symlink to /dev/zero was read until memory ran out (here: until the 1 GB cap)."""
+    root = _valid_copy(tmp_path)
+    (root / "articles" / "zero.md").symlink_to(device)
+    args = [command, "--content", str(root)] + (["--index", str(tmp_path / "index")] if command == "build" else [])
+    proc = _hvkb_bounded(args, tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "articles/zero.md:1: not a regular file (a symlink to a character device)" in proc.stdout + proc.stderr
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("rel", ["articles/pipe.md", "snippets/pipe.md", "glossary.yaml"])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_fifo_in_the_content_does_not_hang_check_or_build(tmp_path, rel, command):
+    root = _valid_copy(tmp_path)
+    (root / rel).unlink(missing_ok=True)
+    os.mkfifo(root / rel)
+    args = [command, "--content", str(root)] + (["--index", str(tmp_path / "index")] if command == "build" else [])
+    proc = _hvkb_bounded(args, tmp_path, seconds=15.0)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert f"{rel}:1: not a regular file (a FIFO)" in proc.stdout + proc.stderr
+
+
+@POSIX_ONLY
+def test_content_hash_does_not_read_a_device(tmp_path):
+    """The staleness check hashes every content file on each CLI search: it must not read /dev/zero either."""
+    root = _valid_copy(tmp_path)
+    (root / "snippets" / "zero.md").symlink_to("/dev/zero")
+    code = f"from pathlib import Path; from kb.content import content_hash; print(content_hash(Path({str(root)!r})))"
+    proc = _hvkb_bounded(["-c", code], tmp_path)
+    assert proc.returncode == 0 and len(proc.stdout.strip()) == 64, proc.stderr[-2000:]
+
+
+def test_check_says_a_50_mb_article_is_too_large(runner, tmp_path):
+    root = _valid_copy(tmp_path)
+    article = root / "articles" / "quorum.md"
+    with open(article, "r+b") as fh:  # sparse: 50 MB on paper, nothing on disk
+        fh.truncate(50 * 1024 * 1024)
+    started = time.perf_counter()
+    result = runner.invoke(cli, ["check", "--content", str(root)])
+    assert_clean_exit(result, codes=(1,))
+    assert f"{article}:1: too large (52428800 bytes; the limit is 1000000)" in result.stdout, result.output
+    assert time.perf_counter() - started < SLOW_CALL
+
+
+def _with_front_matter_key(rel: str, yaml_text: str) -> str:
+    """The valid base's file ``rel`` with ``yaml_text`` added as the first front matter lines."""
+    return (VALID / rel).read_text().replace("---\n", "---\n" + yaml_text, 1)
+
+
+@pytest.mark.parametrize("rel,text", [
+    ("glossary.yaml", "- term: LOL\n  definition:\n" + _yaml_bomb("    ")),
+    ("topics.yaml", (VALID / "topics.yaml").read_text() + "- id: lol\n  title: LOL\n  description:\n"
+     + _yaml_bomb("    ")),
+    ("articles/quorum.md", _with_front_matter_key("articles/quorum.md", "lol:\n" + _yaml_bomb("  "))),
+])
+def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path, rel, text):
+    """9**9 strings from 500 bytes: 36 s and 2.2 GB before a MemoryError traceback (here: the 1 GB cap)."""
+    root = _valid_copy(tmp_path)
+    (root / rel).write_text(text)
+    started = time.perf_counter()
+    proc = _hvkb_bounded(["check", "--content", str(root)], tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert re.search(rf"{re.escape(rel)}:\d+: YAML aliases \(\*name\) are not allowed", proc.stdout), proc.stdout
+    assert time.perf_counter() - started < SLOW_CALL + 5  # the interpreter's start included
+
+
+@pytest.mark.parametrize("rel,text,line", [
+    ("articles/quorum.md", _with_front_matter_key("articles/quorum.md", "deep: " + "[" * 1000 + "]" * 1000 + "\n"), 2),
+    ("glossary.yaml", "- term: DEEP\n  definition: " + "[" * 1000 + "]" * 1000 + "\n", 2),
+    ("topics.yaml", "- id: quorum\n  title: Q\n  description: " + "{a: " * 1000 + "}" * 1000 + "\n", 3),
+])
+def test_yaml_nested_1000_deep_is_a_file_line_error(runner, tmp_path, rel, text, line):
+    """A RecursionError traceback before: libyaml refuses 1000 levels, and the pure-Python retry overflowed."""
+    root = _valid_copy(tmp_path)
+    (root / rel).write_text(text)
+    for command in (["check"], ["build", "--index", str(tmp_path / "index")]):
+        result = runner.invoke(cli, [*command, "--content", str(root)])
+        assert_clean_exit(result, codes=(1,))
+        assert f"{root / rel}:{line}: YAML nested more than 50 levels deep" in result.output, result.output

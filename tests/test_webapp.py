@@ -411,6 +411,20 @@ def test_one_megabyte_bodies_are_413(client):
     assert client.get("/", data=big).status_code == 413
 
 
+def test_head_answer_is_the_form_not_a_draft(client, monkeypatch):
+    """HEAD behaves as GET (issue 13, fault 10): no draft is computed, the status is the form's."""
+    import kb.answer
+
+    def no_draft(*args, **kwargs):
+        raise AssertionError("HEAD /answer drafted an answer")
+
+    monkeypatch.setattr(kb.answer, "answer_question", no_draft)
+    get = client.get("/answer")
+    for r in (client.head("/answer"), client.head("/answer", data={"question": GOOD_QUESTION})):
+        assert r.status_code == 200 == get.status_code
+        assert r.content_type == get.content_type and r.get_data() == b""
+
+
 def test_api_answer_returns_the_draft_dict(client):
     r = client.post("/api/answer", json={"question": GOOD_QUESTION, "id": "q-1"})
     data = r.get_json()
@@ -437,6 +451,15 @@ def test_api_answer_wrong_json_is_400(client, body):
                                                 ("", "application/json")])
 def test_api_answer_not_json_is_400(client, body, content_type):
     assert_json_error(client.post("/api/answer", data=body, content_type=content_type), 400)
+
+
+@pytest.mark.parametrize("body", ["[" * 2000 + "]" * 2000, '{"question": ' + "[" * 1000 + "]" * 1000 + "}",
+                                  '{"a":' * 2000 + "1" + "}" * 2000, "[" * 100_000])
+def test_api_answer_deeply_nested_json_is_400_not_500(client, body):
+    """2 KB of brackets overflow the JSON parser's recursion (issue 13, fault 8): a clear 400, no traceback."""
+    body = body[:60_000]  # under MAX_CONTENT_LENGTH: the parser must see it, not the 413 check
+    error = assert_json_error(client.post("/api/answer", data=body, content_type="application/json"), 400)["error"]
+    assert "nested too deeply" in error
 
 
 @pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
@@ -510,6 +533,32 @@ def test_works_without_javascript(client):
     static = client.get("/static/app.js")
     assert static.status_code == 200 and "javascript" in static.content_type
     assert "/api/search" in text_of(static)
+
+
+@pytest.mark.parametrize("method, path, kwargs", [
+    ("get", "/answer", {}),
+    ("post", "/answer", {"data": {"question": GOOD_QUESTION}}),
+    ("post", "/answer", {"data": {"question": ""}}),                          # the 400 page echoes it too
+    ("post", "/api/answer", {"json": {"question": GOOD_QUESTION}}),
+    ("post", "/api/answer", {"json": {"question": "x" * 30_000}}),              # an error that names its size
+    ("get", "/api/search?q=quorum", {}),
+    ("get", "/api/articles/quorum", {}),
+    ("get", "/api/articles/nope", {}),
+    ("get", "/healthz", {}),
+])
+def test_drafts_and_api_answers_are_not_stored(client, method, path, kwargs):
+    """A draft echoes the pasted question; no cache (browser or proxy) may keep it (issue 13, fault 13)."""
+    r = getattr(client, method)(path, **kwargs)
+    assert r.headers.get("Cache-Control") == "no-store", (path, r.status_code, r.headers.get("Cache-Control"))
+
+
+@pytest.mark.parametrize("path", ["/static/style.css", "/static/app.js"])
+def test_static_files_are_cached_for_an_hour(client, path):
+    r = client.get(path)
+    assert r.status_code == 200
+    directives = {d.strip() for d in r.headers.get("Cache-Control", "").split(",")}
+    assert directives == {"public", "max-age=3600"}, r.headers.get("Cache-Control")
+    r.close()
 
 
 def test_huge_headers_are_harmless(client):

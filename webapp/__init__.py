@@ -27,6 +27,9 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 
+# Static files change only with a release; an hour saves reloads and an upgrade shows within the hour.
+STATIC_MAX_AGE = 3600
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -44,6 +47,7 @@ def _defaults() -> dict:
         "MAX_QUERY_CHARS": settings.max_query_chars,
         "MAX_QUESTION_CHARS": settings.max_question_chars,
         "SEARCH_LIMIT": settings.search_limit,
+        "SEND_FILE_MAX_AGE_DEFAULT": STATIC_MAX_AGE,  # Flask: "public, max-age=..." on /static files
         # How often a request may look at the index's CURRENT file for a newer build.
         "INDEX_RECHECK_SECONDS": 1.0,
         # Prefix for links inside drafted answers ("https://kb.example.org"); "" keeps them relative.
@@ -68,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                     recheck_seconds=app.config["INDEX_RECHECK_SECONDS"])
 
     from webapp import api, display, errors, views
+    from webapp.errors import wants_json
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -87,6 +92,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        return response
+
+    @app.after_request
+    def _no_store(response):
+        # A draft echoes the pasted question (which may hold host names or logs), and API answers
+        # change with each rebuild: no browser or proxy keeps either, error responses included.
+        if request.path == "/answer" or wants_json():
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     return app

@@ -27,7 +27,10 @@ def answer():
 
     Computes a draft and changes no state, so there is nothing for a CSRF token to protect.
     """
-    payload = request.get_json(silent=True) if request.is_json else None
+    try:
+        payload = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # silent=True only covers ValueError; a few KB of brackets overflow the parser
+        raise QueryError('the JSON is nested too deeply; send a flat object like {"question": "..."}') from None
     if not isinstance(payload, dict):
         raise QueryError('send a JSON object like {"question": "..."} with Content-Type: application/json')
     if "question" not in payload:

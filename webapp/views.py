@@ -90,7 +90,7 @@ def answer():
     forged cross-site POST gains nothing: no CSRF token is needed.
     """
     max_chars = current_app.config["MAX_QUESTION_CHARS"]
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (which Flask adds to GET routes): the empty form, never a draft
         return render_template("views/answer.html", question="", draft=None, error=None, max_chars=max_chars)
     question = request.form.get("question", "")
     from kb.answer import answer_question  # imported on use: drafting loads more than searching
