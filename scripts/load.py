@@ -45,6 +45,9 @@ DEFAULT_CLIENTS = 32
 REQUEST_TIMEOUT = 30.0           # seconds; a request slower than this counts as an error
 REBUILD_WINDOW = 5.0             # seconds after a rebuild's swap in which failures are attributed to it
 TOUCHED_ARTICLE = "quorum.md"    # the article a rebuild appends a sentence to
+RSS_EVERY = 5.0                  # seconds between server memory samples
+RSS_WARM_SHARE = 0.2             # memory after this share of the run is the "warm" baseline of a soak
+EDIT_PICKUP_TIMEOUT = 30.0       # seconds a content edit may take to be served (watch + background build)
 
 # The mix: what forum helpers search for, typos and pasted syntax included; every one answers 200.
 SEARCHES = [
@@ -135,9 +138,26 @@ def _connect(host: str, port: int) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
 
 
+_SOAK_WORDS = sorted({w for q in SEARCHES + QUESTIONS for w in q.lower().split() if w.isalpha()})
+
+
+def random_query(rng: random.Random) -> str:
+    """A soak query: 8 to 64 words, most made up, so every one reaches new cache keys."""
+    out = []
+    for _ in range(rng.randint(8, 64)):
+        if rng.random() < 0.3:
+            out.append(rng.choice(_SOAK_WORDS))
+        else:
+            out.append("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 12))))
+    return " ".join(out)
+
+
+SOAK = False  # set by --soak: searches are random_query() instead of the fixed mix
+
+
 def _request(conn: http.client.HTTPConnection, endpoint: str, rng: random.Random) -> tuple[int, bytes]:
     if endpoint == "search":
-        q = urllib.parse.quote(rng.choice(SEARCHES))
+        q = urllib.parse.quote(random_query(rng) if SOAK else rng.choice(SEARCHES))
         conn.request("GET", f"/api/search?q={q}&limit=10", headers={"Accept": "application/json"})
     else:
         body = json.dumps({"question": rng.choice(QUESTIONS)}).encode()
@@ -250,6 +270,16 @@ class Server:
         except OSError:
             return None
 
+    def rss_mb(self) -> float | None:
+        """The server's resident memory (Linux only)."""
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except (OSError, ValueError):
+            return None
+        return None
+
     def cpu_seconds(self) -> float | None:
         """User + system CPU time the server has used so far (Linux only)."""
         try:
@@ -314,6 +344,34 @@ def rebuilder(run: Run, events: list[RebuildEvent], content: Path, index: Path) 
 
 # --------------------------------------------------------------------------- report
 
+def rss_sampler(run: Run, server: "Server", samples: list[tuple[float, float]], deadline: float,
+                every: float = RSS_EVERY) -> None:
+    while run.now() < deadline:
+        rss = server.rss_mb()
+        if rss is not None:
+            samples.append((round(run.now(), 1), rss))
+        time.sleep(every)
+
+
+def editor(run: Run, events: list[RebuildEvent], content: Path) -> None:
+    """Edit the content under a running server (no `hvkb build`): the server must notice by itself."""
+    for n, ev in enumerate(events, 1):
+        delay = ev.at - run.now()
+        if delay > 0:
+            time.sleep(delay)
+        ev.build_before = (healthz(run.host, run.port) or {}).get("build")
+        touch_content(content, 100 + n)
+        ev.started = ev.finished = run.now()
+        ev.exit_code = 0
+        deadline = time.monotonic() + EDIT_PICKUP_TIMEOUT
+        while time.monotonic() < deadline:
+            build = (healthz(run.host, run.port) or {}).get("build")
+            if build and build != ev.build_before:
+                ev.build_after, ev.served_at = build, run.now()
+                break
+            time.sleep(0.2)
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile of an already sorted list.
 
@@ -357,6 +415,20 @@ def report(args, run: Run, seconds: float, events: list[RebuildEvent], server: S
             "errors_in_window": sum(1 for r in window if not r.outcome.startswith("2")),
             "output": ev.output if ev.exit_code else ev.output.splitlines()[-1:],
         })
+    for ev in getattr(args, "_edit_events", []):
+        window = [r for r in run.records if ev.started <= r.t <= (ev.served_at or ev.started) + REBUILD_WINDOW]
+        data.setdefault("edits", []).append({
+            "at_s": ev.at, "build_before": ev.build_before, "build_after": ev.build_after,
+            "served_after_s": round(ev.served_at - ev.started, 2) if ev.served_at else None,
+            "requests_in_window": len(window),
+            "errors_in_window": sum(1 for r in window if not r.outcome.startswith("2"))})
+    samples = getattr(args, "_rss", [])
+    if samples:
+        warm_t = seconds * RSS_WARM_SHARE
+        warm = next((mb for t, mb in samples if t >= warm_t), samples[0][1])
+        end = samples[-1][1]
+        data["server_rss_mb"] = {"start": samples[0][1], "warm": warm, "end": end, "max": max(mb for _t, mb in samples),
+                                 "growth_after_warm_pct": round(100 * (end - warm) / warm, 1) if warm else None}
     if server is not None:
         data["server_log_tail"] = server.log_tail(10)
     return data
@@ -381,6 +453,15 @@ def print_report(data: dict) -> None:
               f"{rb['errors_in_window']} errors in {rb['requests_in_window']} requests around it")
         if rb["exit_code"]:
             print("  " + "\n  ".join(str(rb["output"]).splitlines()[-10:]))
+    for ed in data.get("edits", []):
+        served = f"served {ed['served_after_s']} s after the edit" if ed["served_after_s"] is not None else \
+            f"NOT picked up within {EDIT_PICKUP_TIMEOUT:.0f} s"
+        print(f"content edit at {ed['at_s']} s: {ed['build_before']} -> {ed['build_after']}, {served}; "
+              f"{ed['errors_in_window']} errors in {ed['requests_in_window']} requests around it")
+    if data.get("server_rss_mb"):
+        m = data["server_rss_mb"]
+        print(f"server RSS: start {m['start']} MB, warm {m['warm']} MB, end {m['end']} MB, max {m['max']} MB "
+              f"({m['growth_after_warm_pct']}% after warm-up)")
     if data.get("server_cpu"):
         c = data["server_cpu"]
         print(f"server CPU: {c['seconds']} s ({c['ms_per_request']} ms a request, {c['cores_busy']} cores busy)")
@@ -408,9 +489,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--start-server", action="store_true", help="start `hvkb serve` on a free port, stop it at the end")
     p.add_argument("--server-threads", type=int, default=None,
                    help="waitress threads of a started server (default: hvkb serve's own default)")
+    p.add_argument("--edit-at", type=float, action="append", default=[], metavar="SECONDS",
+                   help="edit the content this many seconds in, without `hvkb build` (needs --start-server): "
+                        "the server must pick the edit up by itself (repeatable)")
+    p.add_argument("--soak", action="store_true",
+                   help="random 8-64 word searches instead of the fixed mix, and the server's memory sampled "
+                        f"every {RSS_EVERY:.0f} s (needs --start-server); e.g. --soak --seconds 600")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     args = p.parse_args(argv)
+    global SOAK
+    SOAK = args.soak
+    if (args.soak or args.edit_at) and not args.start_server:
+        p.error("--soak and --edit-at need --start-server")
 
     try:
         host = check_host(args.host)
@@ -444,15 +535,28 @@ def main(argv: list[str] | None = None) -> int:
         threads = [threading.Thread(target=client, args=(run, args.seed * 1000 + i, args.seconds, args.max_requests,
                                                          args.draft_ratio), daemon=True) for i in range(args.clients)]
         rb = threading.Thread(target=rebuilder, args=(run, events, content, index), daemon=True) if events else None
+        args._edit_events = [RebuildEvent(at=t) for t in sorted(args.edit_at)]
+        ed = (threading.Thread(target=editor, args=(run, args._edit_events, content), daemon=True)
+              if args._edit_events else None)
+        args._rss = []
+        rss = (threading.Thread(target=rss_sampler, args=(run, server, args._rss, args.seconds), daemon=True)
+               if server is not None else None)
         for t in threads:
             t.start()
-        if rb:
-            rb.start()
+        for extra in (rb, ed, rss):
+            if extra:
+                extra.start()
         for t in threads:
             t.join()
         elapsed = run.now()
         if rb:
             rb.join(timeout=60)
+        if ed:
+            ed.join(timeout=EDIT_PICKUP_TIMEOUT + 5)
+        if server is not None:
+            rss_end = server.rss_mb()
+            if rss_end is not None:
+                args._rss.append((round(run.now(), 1), rss_end))
         fds["end"] = server.open_fds() if server else None
         data = report(args, run, elapsed, events, server, fds)
         cpu_end = server.cpu_seconds() if server else None
@@ -464,7 +568,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(data, indent=2))
         else:
             print_report(data)
-        failed = data["endpoints"]["all"]["errors"] or any(ev.exit_code for ev in events)
+        failed = (data["endpoints"]["all"]["errors"] or any(ev.exit_code for ev in events)
+                  or any(ev.served_at is None for ev in args._edit_events))
         return 1 if failed else 0
     finally:
         if server is not None:
