@@ -1185,15 +1185,22 @@ def test_the_web_app_survives_damage_while_serving_and_repairs_itself(tmp_path, 
     assert got["current"] != got["damaged"] and got["serving"] == got["current"], got
 
 
-def test_the_web_app_answers_503_when_no_good_index_is_left(tmp_path):
+def _served_app(tmp_path, recheck_seconds: float, builds: int = 1):
+    """A web app over a copy of the fixture content and its freshly built index (``builds`` builds,
+    the earlier ones kept as previous builds): (content, index, client, holder)."""
     from webapp import create_app
 
     content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
     index = tmp_path / "index"
-    build_index(load_corpus(content), index)
+    for _ in range(builds):
+        build_index(load_corpus(content), index)
     app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(index),
-                      "INDEX_RECHECK_SECONDS": 0})
-    client = app.test_client()
+                      "INDEX_RECHECK_SECONDS": recheck_seconds})
+    return content, index, app.test_client(), app.extensions["kb"]
+
+
+def test_the_web_app_answers_503_when_no_good_index_is_left(tmp_path):
+    content, index, client, holder = _served_app(tmp_path, 0)
     assert client.get("/api/search?q=quorum").status_code == 200
     (content / "articles" / "quorum.md").write_text("broken\n")      # no rebuild possible
     seg = next((index / read_current(index)).glob("*.seg"))
@@ -1202,7 +1209,7 @@ def test_the_web_app_answers_503_when_no_good_index_is_left(tmp_path):
     seg.write_bytes(bytes(data))
     r = client.get("/api/search?q=quorum+witness")
     assert r.status_code == 503 and "damaged" in r.get_json()["error"], r.get_json()
-    assert app.extensions["kb"].wait(5)       # the background rebuild fails on the broken content
+    assert holder.wait(5)       # the background rebuild fails on the broken content
     for _ in range(3):
         r = client.get("/api/search?q=quorum+witness")
         body = r.get_json()
@@ -1364,15 +1371,7 @@ def _wait_until_serving_another_build(client, holder, damaged: str, seconds: flo
 
 
 def test_the_web_app_serves_the_previous_build_while_the_damaged_one_is_rebuilt(tmp_path):
-    from webapp import create_app
-
-    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
-    index = tmp_path / "index"
-    build_index(load_corpus(content), index)
-    build_index(load_corpus(content), index)     # the first build stays as the previous one
-    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(index),
-                      "INDEX_RECHECK_SECONDS": 0})
-    client, holder = app.test_client(), app.extensions["kb"]
+    content, index, client, holder = _served_app(tmp_path, 0, builds=2)  # the first build stays as previous
     assert client.get("/api/search?q=quorum").status_code == 200
     damaged = _overwrite_live_segment(index)
     statuses = []
@@ -1389,14 +1388,7 @@ def test_the_web_app_serves_the_previous_build_while_the_damaged_one_is_rebuilt(
 
 def test_the_web_app_notices_a_damaged_build_between_periodic_checks(tmp_path):
     """Each request stats the build's files: no request is served from a build known to be damaged."""
-    from webapp import create_app
-
-    content = copy_content(FIXTURE_CONTENT, tmp_path / "content")
-    index = tmp_path / "index"
-    build_index(load_corpus(content), index)
-    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INDEX_DIR": str(index),
-                      "INDEX_RECHECK_SECONDS": 3600})
-    client, holder = app.test_client(), app.extensions["kb"]
+    content, index, client, holder = _served_app(tmp_path, 3600)
     assert client.get("/api/search?q=quorum").status_code == 200
     damaged = _overwrite_live_segment(index)
     r = client.get("/api/search?q=quorum+witness")
