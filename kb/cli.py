@@ -9,6 +9,7 @@ import functools
 import json
 import math
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -142,14 +143,70 @@ def check(settings: Settings, strict: bool, as_json: bool):
     sys.exit(1 if failing else 0)
 
 
-KIND_CHOICE = click.Choice(["article", "snippet"])
+KIND_CHOICE = click.Choice(["article", "snippet"], case_sensitive=False)
+# Content files are wrapped at 100 columns; text hvkb wraps itself (an intro, a definition) matches.
+TEXT_WIDTH = 100
+# Ids, topics and terms offered as "did you mean": enough to spot the right one, few enough to read.
+MAX_SUGGESTIONS = 5
+# Below this WRatio a suggested id or topic is mostly coincidence; one typo in a six-letter word
+# ("quorom") scores 83, under the 85 that titles need.
+MIN_SUGGEST_SCORE = 80
+
+
+def _closest(typed: str, choices) -> list[str]:
+    """The choices most like ``typed`` (ties: the one closer as a whole string first).
+
+    >>> _closest("quorom", ["quorum", "checkpoints"])
+    ['quorum']
+    """
+    from rapidfuzz import fuzz, process, utils
+
+    found = process.extract(typed, list(choices), scorer=fuzz.WRatio, processor=utils.default_process,
+                            score_cutoff=MIN_SUGGEST_SCORE, limit=4 * MAX_SUGGESTIONS)
+    found.sort(key=lambda f: (-f[1], -fuzz.ratio(typed.lower(), f[0].lower()), f[0]))
+    return [f[0] for f in found[:MAX_SUGGESTIONS]]
+
+
+def _bad_choice(what: str, typed: str, valid: list[str], option: str) -> click.BadParameter:
+    """A usage error (exit 2) for an unknown ``--topic``/``--version``: the closest and every valid value."""
+    close = _closest(typed, valid)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close[:3])}?)" if close else ""
+    return click.BadParameter(f"unknown {what} {typed!r}{hint}; choose from: {', '.join(valid)}",
+                              ctx=click.get_current_context(), param_hint=f"'{option}'")
+
+
+def _checked_topic(corpus, topic: str | None) -> str | None:
+    """``topic`` as a topic id of ``corpus`` (any case); ``None`` when not given.
+
+    :raises click.BadParameter: an unknown topic.
+    """
+    if not topic:
+        return None
+    if topic.strip().lower() in corpus.topics:
+        return topic.strip().lower()
+    raise _bad_choice("topic", topic, list(corpus.topics), "--topic")
+
+
+def _checked_version(version: str | None) -> str | None:
+    """``version`` as a version name ("2012 r2" -> "Windows Server 2012 R2"); ``None`` when not given.
+
+    :raises click.BadParameter: a version hvkb does not know.
+    """
+    if not version:
+        return None
+    from kb.versions import ALL_VERSIONS, normalize_version
+
+    name = normalize_version(version)
+    if name is None:
+        raise _bad_choice("version", version, ALL_VERSIONS, "--version")
+    return name
 
 
 @cli.command()
 @click.argument("query", nargs=-1, required=True)
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--page", default=1, type=click.IntRange(1, 1000), help="Page of results.")
-@click.option("--topic", help="Only this topic id (see `hvkb list`).")
+@click.option("--topic", help="Only this topic id (see `hvkb topics`).")
 @click.option("--kind", type=KIND_CHOICE, help="Only articles or only snippets.")
 @click.option("--version", "version", help="Only content that applies to this version, e.g. '2012 R2'.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -161,7 +218,9 @@ def search(settings: Settings, query, limit, page, topic, kind, version, as_json
     """
     from kb.searching import search as run_search
 
-    result = run_search(open_kb(settings), " ".join(query), limit=limit, topic=topic, kind=kind,
+    kb_index = open_kb(settings)
+    topic, version = _checked_topic(kb_index.corpus, topic), _checked_version(version)
+    result = run_search(kb_index, " ".join(query), limit=limit, topic=topic, kind=kind,
                         version=version, page=page)
     if as_json:
         _echo_json(result.to_dict())
@@ -185,16 +244,21 @@ def search(settings: Settings, query, limit, page, topic, kind, version, as_json
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @content_options
 def show(settings: Settings, doc_id: str, as_json: bool):
-    """Show an article or a snippet by id.
+    """Show an article or a snippet by id (any case; a `#section` part is ignored).
 
     Example: hvkb show quorum
     """
     from kb.errors import UnknownDocumentError
 
     kb_index = open_kb(settings)
-    doc = kb_index.corpus.get(doc_id.split("#", 1)[0])
+    wanted = doc_id.split("#", 1)[0].strip().lower()  # ids are lowercase slugs
+    doc = kb_index.corpus.get(wanted)
     if doc is None:
-        raise UnknownDocumentError(doc_id)
+        error = UnknownDocumentError(doc_id)
+        close = _closest(wanted, [*kb_index.corpus.articles, *kb_index.corpus.snippets])
+        if close:
+            error.hint = f"did you mean {', '.join(close)}? (`hvkb list` shows every id)"
+        raise error
     if as_json:
         data = doc.to_dict()
         if doc.kind == "article":
@@ -205,8 +269,8 @@ def show(settings: Settings, doc_id: str, as_json: bool):
     if doc.kind == "article":
         click.echo(f"{doc.id} | topic {doc.topic} | updated {doc.updated}")
         if doc.applies_to:
-            click.echo("Applies to: " + ", ".join(doc.applies_to))
-        click.echo(f"\n{doc.summary}\n\n{doc.body}\n")
+            click.echo(textwrap.fill("Applies to: " + ", ".join(doc.applies_to), TEXT_WIDTH, subsequent_indent="  "))
+        click.echo(f"\n{textwrap.fill(doc.summary, TEXT_WIDTH)}\n\n{doc.body}\n")
         snippets = kb_index.corpus.snippets_of(doc.id)
         if snippets:
             click.echo(click.style("Decision snippets:", bold=True))
@@ -239,6 +303,7 @@ def list_(settings: Settings, topic, kind, as_json):
     Example: hvkb list --topic quorum --kind snippet
     """
     corpus = open_kb(settings).corpus
+    topic = _checked_topic(corpus, topic)
     rows = []
     for doc in [*corpus.articles.values(), *corpus.snippets.values()]:
         if (topic and doc.topic != topic) or (kind and doc.kind != kind):
@@ -250,10 +315,70 @@ def list_(settings: Settings, topic, kind, as_json):
     if as_json:
         _echo_json(rows)
         return
+    if rows:
+        click.echo(click.style(f"{'KIND':8} {'TOPIC':22} ID (IN ARTICLE)\n{'':8} TITLE", bold=True))
     for r in rows:
         parent = f" (in {r['article']})" if r.get("article") else ""
         click.echo(f"{r['kind']:8} {r['topic']:22} {r['id']}{parent}\n         {r['title']}")
     click.echo(f"{len(rows)} item{'s' if len(rows) != 1 else ''}", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@content_options
+def topics(settings: Settings, as_json: bool):
+    """List the topics: id, how many articles and snippets each has, title.
+
+    Example: hvkb topics --json
+    """
+    corpus = open_kb(settings).corpus
+    rows = []
+    for t in corpus.topics.values():
+        row = t.to_dict()
+        row["articles"] = [a.id for a in corpus.articles.values() if a.topic == t.id]
+        row["snippets"] = [s.id for s in corpus.snippets.values() if s.topic == t.id]
+        rows.append(row)
+    if as_json:
+        _echo_json(rows)
+        return
+    click.echo(click.style(f"{'TOPIC':22} {'ARTICLES':>8} {'SNIPPETS':>8}  TITLE", bold=True))
+    for r in rows:
+        click.echo(f"{r['id']:22} {len(r['articles']):8} {len(r['snippets']):8}  {r['title']}")
+    click.echo(f"{len(rows)} topic{'s' if len(rows) != 1 else ''}", err=True)
+
+
+@cli.command()
+@click.argument("term", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of entries).")
+@content_options
+def glossary(settings: Settings, term: str | None, as_json: bool):
+    """Look up a term or acronym in the glossary (any case, synonyms too), or list every entry.
+
+    Without an exact match, shows the entries whose term or synonyms contain TERM; exit 1 when none do.
+
+    Example: hvkb glossary IC
+    """
+    from kb.text import normalize
+
+    known = open_kb(settings).corpus.glossary
+    entries = sorted(known.entries, key=lambda e: e.term.casefold())
+    if term is not None and term.strip():
+        wanted = normalize(term).strip().casefold()
+        exact = known.lookup(wanted)
+        entries = [exact] if exact else [e for e in entries if any(wanted in p.casefold() for p in e.phrases)]
+        if not entries:
+            close = _closest(term, sorted({p for e in known.entries for p in e.phrases}))
+            hint = f"did you mean {', '.join(close)}? (`hvkb glossary` lists every entry)" if close else \
+                "`hvkb glossary` lists every entry"
+            raise click.ClickException(f"no glossary entry for {term!r}\nhint: {hint}")
+    if as_json:
+        _echo_json([e.to_dict() for e in entries])
+        return
+    for e in entries:
+        also = f" ({', '.join(e.synonyms)})" if e.synonyms else ""
+        click.echo(click.style(e.term, bold=True) + also)
+        if e.definition:
+            click.echo(textwrap.fill(e.definition, TEXT_WIDTH, initial_indent="    ", subsequent_indent="    "))
 
 
 def _read_input(source: str) -> str:
@@ -334,6 +459,9 @@ def answer(settings: Settings, source, as_json, fmt, jsonl):
     from kb.answer import answer_question
 
     kb_index = open_kb(settings)
+    if source == "-" and sys.stdin.isatty():  # else a user at a terminal sees nothing and waits
+        what = "one JSON object a line" if jsonl else "the question"
+        click.echo(f"Paste {what}, then press Ctrl-D (Ctrl-Z Enter on Windows)", err=True)
     text = _read_input(source)
     if jsonl:
         failures = 0
@@ -357,9 +485,39 @@ def answer(settings: Settings, source, as_json, fmt, jsonl):
         click.echo(draft.draft if fmt == "markdown" else draft.text)
 
 
+def _bind_error(exc: OSError | ValueError, host: str, port: int) -> str | None:
+    """What to tell a user whose ``hvkb serve`` could not listen on ``host:port``; ``None``: not a bind error."""
+    import errno
+
+    if isinstance(exc, ValueError):  # waitress's word for a host that getaddrinfo cannot resolve
+        if "Invalid host/port" not in str(exc):
+            return None
+        return f"cannot find the address of host {host!r}; choose another with --host"
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is already in use (another hvkb serve?); "
+                f"choose another with --port, e.g. --port {port + 1 if port < 65535 else 8000}")
+    if exc.errno == errno.EACCES:
+        return (f"no permission to listen on port {port} (ports below 1024 need administrator rights); "
+                "choose another with --port")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: it is not an address of this machine; choose another with --host"
+    return None
+
+
 # Requests are CPU-bound Python under one GIL: a few threads keep a 2-core machine busy, more only
 # add lock hand-offs (load test, 2 cores: 4 threads ~330 req/s, 8 threads ~290 req/s, same p95 or better).
 SERVE_THREADS = 4
+
+
+def _check_base_url(ctx, param, value):
+    if not value:
+        return ""
+    from webapp import public_base_url  # only `serve` pays for importing flask
+
+    try:
+        return public_base_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
 @cli.command()
@@ -375,8 +533,12 @@ SERVE_THREADS = 4
               type=click.IntRange(1, 3600),
               help="Seconds a connection may sit idle (a half-sent request included) before it is closed. "
                    "Env: HVKB_CHANNEL_TIMEOUT.")
+@click.option("--base-url", envvar="HVKB_BASE_URL", default="", callback=_check_base_url, metavar="URL",
+              help="Public address this server is reached at (https://kb.example.org): drafts then also link "
+                   "its article pages. Unset, drafts link only public references, since a site-relative "
+                   "link is dead on a forum. Env: HVKB_BASE_URL.")
 @content_options
-def serve(settings: Settings, host, port, threads, connection_limit, channel_timeout):
+def serve(settings: Settings, host, port, threads, connection_limit, channel_timeout, base_url):
     """Serve the web app (waitress) on the embedded index, built on first run.
 
     Example: hvkb serve --port 8000 --channel-timeout 10
@@ -384,10 +546,17 @@ def serve(settings: Settings, host, port, threads, connection_limit, channel_tim
     from webapp import create_app, server
 
     open_kb(settings)  # build before the first request, with progress on the terminal
-    app = create_app({"CONTENT_DIR": str(settings.content_dir), "INDEX_DIR": str(settings.index_dir)})
-    click.echo(f"hvkb serving on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
-    server.serve(app, host=host, port=port, threads=threads, connection_limit=connection_limit,
-                 channel_timeout=channel_timeout, ident="hvkb")
+    app = create_app({"CONTENT_DIR": str(settings.content_dir), "INDEX_DIR": str(settings.index_dir),
+                      "PUBLIC_BASE_URL": base_url})
+    try:
+        server.serve(app, host=host, port=port, threads=threads, connection_limit=connection_limit,
+                     channel_timeout=channel_timeout, ident="hvkb",
+                     on_bound=lambda _: click.echo(f"hvkb serving on http://{host}:{port}/  (Ctrl+C to stop)", err=True))
+    except (OSError, ValueError) as exc:
+        message = _bind_error(exc, host, port)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
 
 
 def main() -> None:

@@ -146,3 +146,192 @@ def test_search_read_draft_and_copy(live_server, browser):
     _screenshot(browser, "glossary", 1000)
 
     assert not _csp_violations(browser), "the pages break their own Content-Security-Policy"
+
+
+# --- issue 14: draft box
+
+EDITED_DRAFT = ("Hi,\n\nAdd a **witness**: see [Configure quorum](https://learn.microsoft.com/quorum) "
+                "and `Set-ClusterQuorum`.\n\n- one <b>raw</b>\n- two\n\n# Done")
+
+
+def _copied_text(driver, label: str) -> str:
+    """The text a copy button would put on the clipboard (headless Chromium cannot read the clipboard)."""
+    return driver.execute_script(
+        "var b = document.querySelector(\"button[data-copy-label='\" + arguments[0] + \"']\");"
+        "return document.getElementById(b.dataset.copy).value;", label)
+
+
+def test_draft_preview_and_plain_copy_follow_the_edited_markdown(live_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+    browser.get(live_server + "/answer")
+    browser.find_element(By.ID, "question").send_keys(QUESTION)
+    browser.find_element(By.CSS_SELECTOR, ".answer-form button[type=submit]").click()
+    box = wait.until(EC.presence_of_element_located((By.ID, "draft-md")))
+
+    # Sources name their public page when they have one (Source.url), besides hvkb's own page.
+    public = browser.find_elements(By.CSS_SELECTOR, ".sources .source-public a[href^='https://']")
+    assert public and public[0].text == "learn.microsoft.com"
+
+    # Unedited, the browser's plain text is the server's: a first keystroke changes nothing else.
+    server_plain = _copied_text(browser, "plain text")
+    assert browser.execute_script(
+        "var d = window.hvkbDraft; return d.plainText(d.parser(window.markdownit), arguments[0]);",
+        box.get_attribute("value")) == server_plain
+
+    old_answer = browser.find_elements(By.CSS_SELECTOR, ".preview-body p")[1].text
+    assert len(old_answer) > 40
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(EDITED_DRAFT)
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".preview-body h1")))
+    preview = browser.find_element(By.CSS_SELECTOR, ".preview-body")
+    assert preview.find_element(By.CSS_SELECTOR, "a[href='https://learn.microsoft.com/quorum']").text == "Configure quorum"
+    assert preview.find_element(By.TAG_NAME, "strong").text == "witness"
+    assert preview.find_element(By.TAG_NAME, "code").text == "Set-ClusterQuorum"
+    assert not preview.find_elements(By.CSS_SELECTOR, "li b"), "raw HTML is shown as text, never made an element"
+    assert "<b>raw</b>" in preview.find_element(By.TAG_NAME, "ul").text
+    assert old_answer not in preview.text, "the old draft is gone from the preview"
+
+    assert _copied_text(browser, "plain text") == (
+        "Hi,\n\nAdd a witness: see Configure quorum (https://learn.microsoft.com/quorum) "
+        "and Set-ClusterQuorum.\n\n- one <b>raw</b>\n- two\n\nDone")
+    assert _copied_text(browser, "Markdown") == EDITED_DRAFT
+
+    # A copy straight after a keystroke copies that keystroke too (no wait for the debounce).
+    box.send_keys("!")
+    browser.find_element(By.CSS_SELECTOR, "button[data-copy='draft-plain']").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "copy-status"), "Copied plain text"))
+    assert _copied_text(browser, "plain text").endswith("\n\nDone!")
+
+    assert not _csp_violations(browser), "the draft page breaks its own Content-Security-Policy"
+
+
+# --- issue 14: layout
+
+PHONE_WIDTH = 390
+PHONE_PAGES = ["/", "/search?q=quorum+witness", "/articles/quorum", "/articles/scalability-limits", "/topics", "/glossary"]
+
+
+def _phone(driver, on: bool) -> None:
+    """Emulate a phone's viewport (390 px, mobile) or go back to the desktop window."""
+    if on:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": PHONE_WIDTH, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+    else:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def _overflow(driver) -> dict:
+    """How far the page is wider than the viewport, and the widest elements that stick out."""
+    return driver.execute_script("""
+        var w = window.innerWidth, out = [];
+        document.querySelectorAll('body *').forEach(function (e) {
+          var r = e.getBoundingClientRect();
+          if (r.right > w + 0.5 && r.width > 0) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right));
+        });
+        return {scroll: document.documentElement.scrollWidth, inner: w, wide: out.slice(0, 8)};
+    """)
+
+
+def test_every_page_fits_a_phone_width(live_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+    _phone(browser, True)
+    try:
+        for path in PHONE_PAGES:
+            browser.get(live_server + path)
+            if path.startswith("/search"):
+                wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#results .hit")))
+            o = _overflow(browser)
+            assert o["inner"] == PHONE_WIDTH and o["scroll"] <= o["inner"], (path, o)
+        browser.get(live_server + "/answer")
+        browser.find_element(By.ID, "question").send_keys(QUESTION)
+        browser.find_element(By.CSS_SELECTOR, ".answer-form button[type=submit]").click()
+        wait.until(EC.presence_of_element_located((By.ID, "draft-md")))
+        o = _overflow(browser)
+        assert o["scroll"] <= o["inner"], ("/answer (drafted)", o)
+        if os.environ.get("HVKB_SCREENSHOTS") == "1":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            browser.get(live_server + "/articles/quorum")
+            browser.save_screenshot(str(SCREENSHOTS / "article-phone.png"))
+    finally:
+        _phone(browser, False)
+
+
+def _live_results_for(browser, live_server, typed: str) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(live_server + "/")
+    browser.find_element(By.ID, "q").send_keys(typed)
+    target = browser.find_element(By.ID, "live-results")
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: target.get_attribute("data-live-query") == typed.strip() and d.find_elements(By.CSS_SELECTOR, "#live-results .hit"))
+    return target.text
+
+
+def test_live_search_does_not_correct_the_word_still_being_typed(live_server, browser):
+    # "wit" is the start of "witness": neither "quorum wit" nor a correction of "witn" is offered.
+    assert "Did you mean" not in _live_results_for(browser, live_server, "quorom wit")
+    assert "Did you mean" not in _live_results_for(browser, live_server, "quorum witn")
+    # Finished words still get one: a space after the word, or a word the results hold whole.
+    assert "Did you mean quorum wit?" in _live_results_for(browser, live_server, "quorom wit ")
+    assert "Did you mean quorum witness?" in _live_results_for(browser, live_server, "quorom witness")
+
+
+def test_slash_focuses_search_and_ctrl_enter_drafts(live_server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(live_server + "/articles/quorum")
+    ActionChains(browser).send_keys("/").perform()
+    assert browser.switch_to.active_element.get_attribute("id") == "header-q"
+    assert browser.find_element(By.ID, "header-q").get_attribute("value") == "", "the '/' is not typed into the box"
+
+    browser.get(live_server + "/")
+    question = browser.find_element(By.ID, "question")
+    question.send_keys("a/b")  # typing "/" in a field types it
+    assert question.get_attribute("value") == "a/b"
+    assert browser.switch_to.active_element.get_attribute("id") == "question"
+    question.clear()
+    question.send_keys(QUESTION)
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
+    WebDriverWait(browser, WAIT_SECONDS).until(EC.presence_of_element_located((By.ID, "draft-md")))
+    assert browser.current_url.endswith("/answer")
+
+
+def test_dark_mode_follows_the_system_and_articles_print_cleanly(live_server, browser):
+    def luminance(css: str) -> float:
+        r, g, b = [int(float(x)) for x in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+    style = "return getComputedStyle(arguments[0] ? document.querySelector(arguments[0]) : document.body)"
+    browser.get(live_server + "/articles/quorum")
+    try:
+        assert luminance(browser.execute_script(style + ".backgroundColor", None)) > 0.8
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                                {"media": "", "features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        assert luminance(browser.execute_script(style + ".backgroundColor", None)) < 0.2
+        assert luminance(browser.execute_script(style + ".color", None)) > 0.7
+        assert luminance(browser.execute_script(style + ".backgroundColor", "input[type=search]")) < 0.3
+
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print", "features": []})
+        for selector in (".site-header", ".header-search", ".site-nav", ".toc", ".site-footer"):
+            assert browser.execute_script(style + ".display", selector) == "none", selector
+        assert luminance(browser.execute_script(style + ".backgroundColor", None)) > 0.8
+        after = browser.execute_script(
+            "return getComputedStyle(document.querySelector('.references a[href^=\"https://\"]'), '::after').content")
+        href = browser.execute_script("return document.querySelector('.references a[href^=\"https://\"]').getAttribute('href')")
+        assert href in after, after
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})

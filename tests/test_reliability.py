@@ -173,14 +173,14 @@ def test_search_cli_bad_input(runner, cli_env, query, expect, as_json):
     pytest.param(["search", "x", "--limit", "9" * 40], 2, "--limit", id="limit-huge"),
     pytest.param(["search", "x", "--page", "abc"], 2, "--page", id="page-not-a-number"),
     pytest.param(["search", "x", "--kind", "video"], 2, "--kind", id="unknown-kind"),
-    pytest.param(["search", "quorum", "--version", "Windows 95"], 1, "unknown version", id="unknown-version"),
-    pytest.param(["search", "quorum", "--version", "\x00"], 1, "unknown version", id="nul-version"),
-    pytest.param(["search", "quorum", "--topic", "x' OR '1'='1"], 0, "No results", id="injection-topic"),
+    pytest.param(["search", "quorum", "--version", "Windows 95"], 2, "unknown version", id="unknown-version"),  # issue 14
+    pytest.param(["search", "quorum", "--version", "\x00"], 2, "unknown version", id="nul-version"),
+    pytest.param(["search", "quorum", "--topic", "x' OR '1'='1"], 2, "unknown topic", id="injection-topic"),
     pytest.param(["show", "../../etc/passwd"], 1, "no article or snippet", id="show-path-traversal"),
     pytest.param(["show", "quorum\x00"], 1, "no article or snippet", id="show-nul"),
     pytest.param(["answer", "/nonexistent/q.txt"], 2, "cannot read", id="answer-missing-file"),
     pytest.param(["answer", "/"], 2, "cannot read", id="answer-directory"),
-    pytest.param(["list", "--topic", "nope"], 0, "0 items", id="list-unknown-topic"),
+    pytest.param(["list", "--topic", "nope"], 2, "unknown topic", id="list-unknown-topic"),  # issue 14: a usage error
 ])
 def test_cli_bad_options(runner, cli_env, args, code, message):
     result = runner.invoke(cli, args, env=cli_env)

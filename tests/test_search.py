@@ -235,3 +235,91 @@ def test_a_query_naming_a_version_ranks_documents_for_other_versions_lower(corpu
     assert ranked[1][0] == pytest.approx(10.0 * VERSION_MISMATCH)
     # The version the document is written for keeps its score.
     assert _rerank([only_2008r2, from_2012r2], corpus, "intel to amd on 2008 R2")[0] == only_2008r2
+
+
+# --- issue 14: search
+def _holds_whole(corpus, hit, name: str) -> bool:
+    """Whether the hit's own text (snippet, article section, or whole article) has ``name`` whole."""
+    doc = corpus.get(hit.id)
+    if doc.kind == "snippet":
+        text = " ".join([doc.title, doc.answer, *doc.questions])
+    elif hit.section:
+        text = " ".join(s.heading + " " + s.markdown for s in doc.sections if s.anchor == hit.section)
+    else:
+        text = doc.body
+    return name.lower() in text.lower()
+
+
+@pytest.mark.parametrize("word,named", [("set-vmprocessor", True), ("get-vmswitch", True), ("0x8007274d", True),
+                                        ("kb5034441", True), ("vmms.exe", True), ("hyper-v", False),
+                                        ("scale-out", False), ("2.7.5", False), ("2012r2", False)])
+def test_cmdlets_codes_and_file_names_are_named_identifiers(word, named):
+    from kb.searching import is_named_identifier
+
+    assert is_named_identifier(word) is named
+
+
+def test_a_cmdlet_typed_whole_is_highlighted_only_whole(real_index):
+    import re
+
+    hits = search(real_index, "Set-VMProcessor", limit=20).hits
+    marked = [m.lower() for h in hits for m in re.findall(r"<mark>(.*?)</mark>", h.excerpt)]
+    assert marked and set(marked) == {"set-vmprocessor"}, sorted(set(marked))  # not "set", "sets", "SET"
+
+
+def test_compound_words_still_highlight_their_parts(real_index):
+    # Only cmdlets, codes and file names are marked whole; "hyper-v" still marks "HyperV" and the like.
+    from kb.searching import _query_terms
+
+    assert {"hyper", "hyperv"} <= _query_terms("hyper-v") and "set" not in _query_terms("set-vmprocessor")
+
+
+@pytest.mark.parametrize("name", ["Set-VMProcessor", "Get-VMSwitch", "vmms.exe", "Get-ClusterSharedVolumeState"])
+def test_a_name_typed_whole_ranks_documents_holding_it_whole_first(real_index, name):
+    # vmms.exe: "vmms" stems to "vmm", so an SCVMM snippet without vmms.exe ranked 6th.
+    for kind in (None, "article"):
+        whole = [_holds_whole(real_index.corpus, h, name) for h in search(real_index, name, limit=10, kind=kind).hits]
+        assert whole and whole == sorted(whole, reverse=True), (name, kind, whole)
+    assert _holds_whole(real_index.corpus, search(real_index, name, limit=1).hits[0], name)
+
+
+def test_kind_article_ranks_the_section_about_the_cmdlet_first(real_index):
+    # The section on turning on processor compatibility (Set-VMProcessor's setting) ranked 4th,
+    # below sections that mention the cmdlet once in passing.
+    hit = search(real_index, "Set-VMProcessor", kind="article", limit=3).hits[0]
+    assert (hit.id, hit.section) == ("cpu-compatibility", "how-to-turn-on-processor-compatibility")
+
+
+# A short query that names a subject in general: the general answer above special cases it does not name.
+GENERAL_QUERIES = {
+    "IC time sync": ("integration-services-time-sync", ["dc-virtualization-time-sync"]),
+    "backup hyperv vms dpm": ("vm-backup-options", ["cluster-shared-volumes-backup", "vm-backup-csv"]),
+}
+
+
+@pytest.mark.parametrize("query", sorted(GENERAL_QUERIES))
+def test_a_general_query_ranks_the_general_answer_above_unnamed_special_cases(real_index, query):
+    general, special = GENERAL_QUERIES[query]
+    ids = [h.id for h in search(real_index, query, limit=20).hits]
+    assert ids[0] == general, ids[:5]
+    assert all(s not in ids or ids.index(s) > ids.index(general) for s in special), ids[:5]
+
+
+def test_a_special_case_the_query_names_keeps_its_rank(real_index):
+    assert search(real_index, "time sync domain controller", limit=1).hits[0].id == "dc-virtualization-time-sync"
+    assert search(real_index, "backup csv", limit=1).hits[0].id in ("cluster-shared-volumes-backup", "vm-backup-csv")
+
+
+def test_documents_naming_only_unnamed_subjects_rank_lower_in_short_queries(real_corpus):
+    from kb.searching import UNNAMED_SUBJECT, _rerank
+
+    special = (10.0, 1, {"id": "dc-virtualization-time-sync", "topic": "dc-virtualization"})   # names DC
+    general = (9.0, 2, {"id": "integration-services-time-sync", "topic": "integration-services"})
+    ranked = _rerank([special, general], real_corpus, "time sync")
+    assert [r["id"] for _s, _d, r in ranked] == ["integration-services-time-sync", "dc-virtualization-time-sync"]
+    assert ranked[1][0] == pytest.approx(10.0 * UNNAMED_SUBJECT)
+    # Named, in any order (the drafter searches a question's specific words): no special case.
+    assert _rerank([special, general], real_corpus, "controller time domain sync") == [special, general]
+    # A long pasted question describes its own case: the prior is left out.
+    long = "time sync keeps drifting on our guests every night and nobody knows which source wins"
+    assert _rerank([special, general], real_corpus, long)[0][2]["id"] == "dc-virtualization-time-sync"

@@ -665,3 +665,61 @@ def test_display_and_params_doctests():
     for module in (webapp.display, webapp.params, webapp.errors):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
+
+
+# --- issue 14: web
+
+def _hit_blocks(html: str) -> list[str]:
+    return re.findall(r'<li class="hit">(.*?)</li>', html, flags=re.S)
+
+
+def _versions_in(block: str) -> tuple[str, ...]:
+    return tuple(re.findall(r'<span class="badge badge-version">([^<]*)</span>', block))
+
+
+def test_snippet_hits_show_their_title_and_the_phrasing_that_matched(client, web_corpus):
+    snippet = web_corpus.snippets["storage-spaces-direct-two-node-witness"]
+    asked = "2 node s2d witness options"
+    assert asked in snippet.questions and snippet.title != asked
+    blocks = _hit_blocks(text_of(client.get("/search", query_string={"q": asked})))
+    mine = next(b for b in blocks if f"#snippet-{snippet.id}" in b)
+    assert f">{snippet.title}</a>" in mine
+    assert f'<p class="hit-matched"><span class="label">Asked as</span> <q>{asked}</q></p>' in mine
+    # Every snippet hit is headed by its own title (sentence-cased when it has none) and, when a
+    # phrasing matched, shows one of its own questions.
+    for block in _hit_blocks(text_of(client.get("/search?q=witness+two+node+cluster&limit=30"))):
+        doc_id = re.search(r'#snippet-([a-z0-9-]+)"', block)
+        if not doc_id:
+            continue
+        s = web_corpus.snippets[doc_id.group(1)]
+        title = re.search(r'class="hit-title"[^>]*>([^<]*)', block).group(1).strip()
+        assert title.casefold() == s.title.casefold() and title[:1] == title[:1].upper(), (s.id, title)
+        matched = re.search(r"<q>(.*?)</q>", block)
+        if matched:
+            from html import unescape
+            assert unescape(matched.group(1)) in s.questions
+
+
+def test_search_shows_the_common_version_set_once(client):
+    html = text_of(client.get("/search?q=quorum+witness"))
+    common = re.search(r'<p class="common-versions">(.*?)</p>', html, flags=re.S)
+    assert common, "the versions most hits share are shown above the list"
+    shared = _versions_in(common.group(1))
+    assert shared and html.count(f'<span class="badge badge-version">{shared[0]}</span>') >= 1
+    shown = [_versions_in(b) for b in _hit_blocks(html)]
+    assert len(shown) >= 5
+    assert shared not in shown, "a hit with the common set repeats no badges"
+    assert any(shown), "a hit with other versions still shows them"
+
+
+def test_page_past_the_last_says_so_and_links_to_the_last_page(client):
+    total = client.get("/api/search?q=quorum&limit=10").get_json()["total"]
+    last = -(-total // 10)
+    r = client.get("/search?q=quorum&page=50")
+    html = text_of(r)
+    assert r.status_code == 200
+    assert "past the last page" in html and "Try fewer" not in html
+    assert f'rel="last" href="/search?q=quorum&amp;page={last}"' in html
+    assert "Page 50 of" not in html  # no pagination bar pointing at page 49
+    # A query with no results at all still gets the old advice.
+    assert "Try fewer or other words" in text_of(client.get("/search?q=zzzzqqqq+xxyyzz"))

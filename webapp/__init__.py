@@ -55,6 +55,31 @@ def _defaults() -> dict:
     }
 
 
+def public_base_url(value: str | None) -> str:
+    """Check and normalize the public base URL that drafted answers link hvkb's pages under.
+
+    >>> public_base_url("https://kb.example.org/")
+    'https://kb.example.org'
+    >>> public_base_url("")
+    ''
+
+    :raises ValueError: not an absolute http(s) URL with a host, or one with a query or fragment.
+    """
+    from urllib.parse import urlsplit
+
+    value = (value or "").strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL such as https://kb.example.org")
+    return value.rstrip("/")
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the app; ``test_config`` overrides the defaults (``CONTENT_DIR``, ``INDEX_DIR``, ...).
 
@@ -64,6 +89,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(_defaults())
     if test_config is not None:
         app.config.from_mapping(test_config)
+    # Checked here, not on the first draft: a mistyped base URL fails at start, not in a pasted reply.
+    app.config["PUBLIC_BASE_URL"] = public_base_url(app.config["PUBLIC_BASE_URL"])
     app.json.sort_keys = False  # keep the models' own key order (query first, then results)
 
     from webapp.holder import KbHolder

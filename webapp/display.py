@@ -1,10 +1,15 @@
-"""Template helpers: Markdown to HTML, compact version lists, detected facts in words."""
+"""Template helpers: Markdown to HTML, compact version lists, detected facts in words, search rows."""
 from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
 
 from flask import Flask
 from markupsafe import Markup
 
+from kb.index import STOPWORDS, stem_word
 from kb.markdown import render_html
+from kb.text import words
 from kb.versions import CLIENT, HYPERV_SERVER, WINDOWS_SERVER, release_of
 
 # Families whose newest release is still current: a run up to the last one reads "2012+".
@@ -125,6 +130,65 @@ def urlhost(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(str(url)).hostname or ""
+
+
+def _stems(text: str) -> set[str]:
+    return {stem_word(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}
+
+
+def matched_question(questions, query: str, corrections: dict[str, str] | None = None) -> str | None:
+    """The phrasing of a snippet that shares the most words with the query (the first on a tie).
+
+    >>> matched_question(["disk witness size", "how big should the quorum disk be"], "quorum disk sizing")
+    'disk witness size'
+    >>> matched_question(["force quorum"], "checkpoint") is None
+    True
+    """
+    wanted = _stems(" ".join([query, *(corrections or {}).values()]))
+    best, best_n = None, 0
+    for q in questions:
+        n = len(wanted & _stems(q))
+        if n > best_n:
+            best, best_n = q, n
+    return best
+
+
+@dataclass(frozen=True)
+class HitRow:
+    """What one search result shows: its heading, the phrasing that matched, its version badges."""
+    hit: object
+    title: str
+    matched: str | None = None     # a snippet's question phrasing that matched the query
+    versions: tuple[str, ...] = ()  # shown on this hit only when they differ from the page's common set
+
+
+def hit_rows(hits, corpus, query: str, corrections: dict[str, str] | None = None) -> tuple[list[HitRow], tuple[str, ...]]:
+    """Rows for a page of hits, and the version set most of them share (shown once, above the list).
+
+    A snippet is headed by its own ``title``; a snippet without one falls back to its first question,
+    sentence-cased. The question that best matches the query is a second line, unless it is the heading.
+    The common set is the one at least two hits share (the most used, the first on a tie); a hit with
+    that set shows no version badges, any other hit shows its own.
+    """
+    ranges = [tuple(version_ranges(h.applies_to)) for h in hits]
+    counts = Counter(r for r in ranges if r)
+    common: tuple[str, ...] = ()
+    if counts:
+        top, n = counts.most_common(1)[0]
+        common = top if n >= 2 else ()
+    rows = []
+    for hit, versions in zip(hits, ranges):
+        title, matched = hit.title, None
+        snippet = corpus.snippets.get(hit.id) if hit.kind == "snippet" else None
+        if snippet is not None:
+            title = snippet.title
+            if snippet.questions and title == snippet.questions[0]:  # no title of its own
+                title = title[:1].upper() + title[1:]
+            matched = matched_question(snippet.questions, query, corrections)
+            if matched and matched.casefold().rstrip("?") == title.casefold().rstrip("?"):
+                matched = None
+        rows.append(HitRow(hit, title, matched, () if versions == common else versions))
+    return rows, common
 
 
 def register(app: Flask) -> None:

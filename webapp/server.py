@@ -79,7 +79,15 @@ def create_server(app, host: str, port: int, threads: int, connection_limit: int
     return MultiSocketServer(socket_map, adj, listening, dispatcher, servers[-1].log_info)
 
 
-def serve(app, **options) -> None:
-    """Serve ``app`` until Ctrl+C; ``options`` as for :func:`create_server`."""
+def serve(app, on_bound=None, **options) -> None:
+    """Serve ``app`` until Ctrl+C; ``options`` as for :func:`create_server`.
+
+    :param on_bound: called with the server once its socket is bound, before the first request
+        (where the CLI says "serving on", so it never says so for a port it could not get).
+    :raises OSError: the address cannot be bound (``errno.EADDRINUSE`` for a port in use), before ``on_bound``.
+    """
     logging.basicConfig()  # as waitress.serve does: its warnings (and ours) reach the terminal
-    create_server(app, **options).run()
+    server = create_server(app, **options)
+    if on_bound is not None:
+        on_bound(server)
+    server.run()

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from kb.errors import InputTooLargeError, QueryError, UnknownDocumentError
 from kb.text import slugify
 from kb.versions import ALL_VERSIONS
+from webapp.display import hit_rows
 from webapp.errors import kb_status
 from webapp.holder import current_kb
 from webapp.params import ID_RE, SearchParams, clean_text, run_search, search_params
@@ -64,7 +65,10 @@ def search():
         result = run_search(kb_index, params)
     except QueryError as exc:
         return render_template("views/search.html", params=params, **{**context, "error": str(exc)}), 400
-    return render_template("views/search.html", params=params, **{**context, "result": result})
+    rows, common_versions = hit_rows(result.hits, kb_index.corpus, result.query, result.corrections)
+    last_page = max(1, -(-result.total // result.limit))
+    return render_template("views/search.html", params=params, **{**context, "result": result}, rows=rows,
+                           common_versions=common_versions, last_page=last_page)
 
 
 @bp.get("/articles/<doc_id>")

@@ -1,6 +1,7 @@
 /* hvkb: progressive enhancement only. Every page works without this file.
  * - search-as-you-type over /api/search (debounced; stale responses dropped)
  * - copy buttons on the draft page
+ * - keys: "/" focuses the search box; Ctrl+Enter (Cmd+Enter) in a question box drafts
  * No inline handlers and no innerHTML of untrusted text (the CSP forbids inline script anyway). */
 (function () {
   "use strict";
@@ -75,9 +76,31 @@
     return params;
   }
 
-  function renderResults(target, data, params, fullPage) {
+  /* Text of the results, to tell a finished last word from one still being typed. */
+  function resultWords(data) {
+    var text = data.results.map(function (hit) {
+      var excerpt = new DOMParser().parseFromString("<p>" + (hit.excerpt || "") + "</p>", "text/html");
+      return [hit.title, hit.section_title || "", excerpt.body.textContent].join(" ");
+    }).join(" ").toLowerCase();
+    return text.match(/[\w-]+/g) || [];
+  }
+
+  /* Live search runs while a word is half typed ("quorum wit"): a "Did you mean" then would correct
+   * a fragment, or offer the fragment back as a suggestion. The last word counts as finished when
+   * a space or punctuation follows it, or when the results hold it as a whole word or hold no
+   * longer word it begins; until then no suggestion is shown. A submitted search always gets one. */
+  function lastWordInProgress(query, data) {
+    var m = /([\w-]+)$/.exec(query);
+    if (!m) return false;
+    var last = m[1].toLowerCase();
+    var seen = resultWords(data);
+    if (seen.indexOf(last) !== -1) return false;
+    return seen.some(function (w) { return w.length > last.length && w.lastIndexOf(last, 0) === 0; });
+  }
+
+  function renderResults(target, data, params, fullPage, typed) {
     target.replaceChildren();
-    if (data.suggestion) {
+    if (data.suggestion && !lastWordInProgress(typed === undefined ? params.q || "" : typed, data)) {
       var s = el("p", "suggestion", "Did you mean ");
       var link = el("a", null, data.suggestion);
       link.href = searchUrl(Object.assign({}, params, { q: data.suggestion }));
@@ -122,6 +145,7 @@
     var seq = 0;
     var controller = null;
     var lastKey = null;
+    var lastData = null;
 
     function run() {
       var params = formParams(form);
@@ -130,9 +154,15 @@
         if (!fullPage) target.replaceChildren();
         return;
       }
+      var typed = input.value;  // untrimmed: a trailing space says the last word is finished
       var key = new URLSearchParams(params).toString();
-      if (key === lastKey) return;
+      if (key === lastKey) {
+        // Same search; a space typed after the last word may now let its "Did you mean" show.
+        if (lastData) renderResults(target, lastData, params, fullPage, typed);
+        return;
+      }
       lastKey = key;
+      lastData = null;  // the data of an older search must not be shown for this one
       if (controller) controller.abort();
       controller = window.AbortController ? new AbortController() : null;
       var mine = ++seq;
@@ -144,7 +174,8 @@
         })
         .then(function (r) {
           if (mine !== seq) return;  // a newer query was typed meanwhile
-          if (r.ok) renderResults(target, r.data, params, fullPage);
+          lastData = r.ok ? r.data : null;
+          if (r.ok) renderResults(target, r.data, params, fullPage, typed);
           else renderError(target, r.data && r.data.error ? r.data.error : "Search failed.");
           target.setAttribute("data-live-query", q);
           if (fullPage && window.history && history.replaceState) {
@@ -209,8 +240,34 @@
     });
   }
 
+  function isTypingTarget(node) {
+    if (!node || node === document.body) return false;
+    var tag = node.nodeName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || node.isContentEditable;
+  }
+
+  function setupKeys() {
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && !isTypingTarget(event.target)) {
+        var box = document.getElementById("q") || document.getElementById("header-q");
+        if (!box) return;
+        event.preventDefault();
+        box.focus();
+        box.select();
+        return;
+      }
+      var target = event.target;
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target && target.nodeName === "TEXTAREA"
+          && target.name === "question" && target.form) {
+        event.preventDefault();
+        if (target.form.requestSubmit) target.form.requestSubmit(); else target.form.submit();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-live-search]"), setupLiveSearch);
     setupCopyButtons();
+    setupKeys();
   });
 })();
