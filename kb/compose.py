@@ -218,10 +218,13 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     md.append(f"- {art.title} (see [{ref.title}]({ref.url}))")
                 else:
                     md.append(f"- {art.title}")
-        clarifying = ["What exactly are you trying to do, and what happens instead (exact error text)?"]
+        # Never ask for what the paste already gives: an error code, event ID or quoted error text.
+        clarifying = ([] if facts.has("error_code") else
+                      ["What exactly are you trying to do, and what happens instead (exact error text)?"])
         clarifying += _clarifying(needs, facts)
         clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]
-        md += ["", "Could you add:"] + [f"- {q}" for q in clarifying]
+        if clarifying:
+            md += ["", "Could you add:"] + [f"- {q}" for q in clarifying]
     md += ["", "Thanks."]
     markdown = "\n".join(md).strip() + "\n"
     return Draft(question_id, False, confidence, markdown, markdown_to_text(markdown), sources, clarifying,

@@ -87,3 +87,16 @@ def test_every_public_name_of_the_package_resolves():
 
     for name in kb.__all__:
         assert getattr(kb, name) is not None, name
+
+
+def test_an_abstention_does_not_ask_for_the_error_the_paste_already_quotes(real_index):
+    from dataclasses import replace
+
+    from kb.answer import answer_question
+
+    never = replace(default_ranker(), threshold=1.0)
+    with_code = answer_question(real_index, "VM will not start, error 0x800705AA insufficient system resources",
+                                ranker=never)
+    assert not any("exact error text" in q for q in with_code.clarifying_questions)
+    without = answer_question(real_index, "my vm will not start on the host", ranker=never)
+    assert any("exact error text" in q for q in without.clarifying_questions)
