@@ -112,13 +112,40 @@ def unwrap(md: str) -> str:
 
 
 def markdown_to_text(md: str) -> str:
-    """Plain-text rendering of a draft: links as "title (url)", emphasis and code marks dropped."""
-    text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"\1 (\2)", md)
-    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
-    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)
-    text = re.sub(r"`([^`]+)`", r"\1", text)
-    text = re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
-    return text
+    """Plain-text rendering of a draft: links as "title (url)", emphasis and code marks dropped.
+
+    Each line's inline Markdown is parsed by markdown-it (so a link title may hold brackets or code);
+    line structure, list markers and blank lines are kept as written, headings lose their ``#``.
+
+    >>> markdown_to_text("See [the [docs] page](https://x.example/a) and **`Get-VM`**.")
+    'See the [docs] page (https://x.example/a) and Get-VM.'
+    """
+    return "\n".join(_inline_text(line) for line in re.sub(r"^#{1,6}\s+", "", md, flags=re.M).split("\n"))
+
+
+def _inline_text(line: str) -> str:
+    from kb.markdown import _parser
+
+    if not line.strip():
+        return line
+    lead = re.match(r"\s*(?:[-*+]|\d+[.)])\s+", line)  # a list marker stays, not parsed as emphasis
+    head, rest = (line[:lead.end()], line[lead.end():]) if lead else ("", line)
+    out: list[str] = []
+    hrefs: list[str] = []
+    for tok in _parser().parseInline(rest)[0].children or []:
+        if tok.type in ("text", "code_inline"):
+            out.append(tok.content)
+        elif tok.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif tok.type == "link_open":
+            hrefs.append(str(tok.attrGet("href") or ""))
+        elif tok.type == "link_close" and hrefs:
+            href = hrefs.pop()
+            if href:
+                out.append(f" ({href})")
+        elif tok.type == "image":
+            out.append(tok.content)
+    return head + "".join(out)
 
 
 def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:

@@ -92,6 +92,11 @@ def test_result_dict_shape(real_index):
 def test_plain_text_rendering():
     assert markdown_to_text("**Yes.** See [Quorum](/articles/quorum) and `Get-VM`.") == \
         "Yes. See Quorum (/articles/quorum) and Get-VM."
+    # A link title holding brackets or code is one link (a regex stopped at the first "]").
+    assert markdown_to_text("[Use [Set-VMProcessor] `-CompatibilityForMigrationEnabled`](https://learn.example/a)") == \
+        "Use [Set-VMProcessor] -CompatibilityForMigrationEnabled (https://learn.example/a)"
+    # Lines, list markers and headings keep their place; an escaped star is a star.
+    assert markdown_to_text("## Steps\n\n- **Check** it\n1. Run \\*") == "Steps\n\n- Check it\n1. Run *"
     assert describe_versions(("Windows Server 2012", "Windows Server 2012 R2", "Windows Server 2016",
                               "Windows Server 2019", "Windows Server 2022", "Windows Server 2025")) == \
         "Windows Server 2012 and later"
