@@ -50,7 +50,7 @@ def analyse(kb_index, cleaned: str, ranker: Ranker | None = None) -> Analysis:
     facts = detect_facts(cleaned)
     focus = find_focus(cleaned)
     c = retrieve(kb_index, cleaned, focus.text)
-    ranked = ranker.rank(describe(kb_index, cleaned, focus, facts, c))
+    ranked = ranker.rank(describe(kb_index, cleaned, focus, facts, c, semantic=ranker.semantic))
     return Analysis(cleaned, facts, focus, c, ranked)
 
 

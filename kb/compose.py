@@ -152,24 +152,28 @@ def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
     return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
 
 
-def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE):
-    """The article's references whose titles are nearest the question (the first ones on ties)."""
-    if not question:
+def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE, answer: str = ""):
+    """The article's references whose titles are nearest the question and the answer given from it
+    (a cmdlet's reference for an answer that runs the cmdlet), the first ones on ties."""
+    if not question and not answer:
         return list(art.references[:n])
-    from rapidfuzz import fuzz
+    from rapidfuzz import fuzz, utils
 
-    q = question.lower()
-    ranked = sorted(enumerate(art.references), key=lambda ir: (-fuzz.token_set_ratio(q, ir[1].title.lower()), ir[0]))
+    def score(title: str) -> float:
+        return sum(fuzz.token_set_ratio(text, title, processor=utils.default_process) for text in (question, answer) if text)
+
+    ranked = sorted(enumerate(art.references), key=lambda ir: (-score(ir[1].title), ir[0]))
     return [ref for _i, ref in ranked[:n]]
 
 
-def article_links(articles: list[Article], base_url: str = "", question: str = "") -> list[str]:
+def article_links(articles: list[Article], base_url: str = "", question: str = "",
+                  answers: dict[str, str] | None = None) -> list[str]:
     """Markdown list items a forum reader can open: each article's public references (those nearest the
-    question), and hvkb's own page only when a public base URL is configured (a site-relative link is
-    dead on a forum)."""
+    question and the answer given from it, ``answers`` by article id), and hvkb's own page only when a
+    public base URL is configured (a site-relative link is dead on a forum)."""
     items: list[str] = []
     for art in articles:
-        for ref in best_references(art, question):
+        for ref in best_references(art, question, answer=(answers or {}).get(art.id, "")):
             item = f"- [{ref.title}]({ref.url})"
             if item not in items:
                 items.append(item)
@@ -207,7 +211,10 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     if clarifying:
         md += ["", "To be sure this fits your setup, could you tell us:"] + [f"- {q}" for q in clarifying]
     articles = [corpus.articles[a] for a in dict.fromkeys(s.article for s in snippets) if a in corpus.articles]
-    links = article_links(articles, base_url, question)
+    answers: dict[str, str] = {}
+    for sn in snippets:
+        answers[sn.article] = f"{answers.get(sn.article, '')} {sn.title} {sn.answer}".strip()
+    links = article_links(articles, base_url, question, answers)
     if links:
         md += ["", "Further reading:"] + links
     md += ["", "Hope this helps."]

@@ -111,7 +111,10 @@ _CLUSTER_NO = re.compile(r"not clustered|no cluster|without (?:a )?cluster|stand
                          r"workgroup host|non-clustered", re.I)
 _ERROR_CODE_RE = re.compile(r"\b0x[0-9a-f]{6,8}\b", re.I)
 _EVENT_RE = re.compile(r"\bevent\s*(?:id)?\s*[:#]?\s*(\d{2,5})\b", re.I)
-_ERROR_TEXT_RE = re.compile(r"error[:\s]+[\"'“]|failed with|the operation failed|error message|\berror code", re.I)
+_ERROR_TEXT_RE = re.compile(
+    r"error[:\s]+[\"'“`]|failed with|failed while|the operation failed|error message|\berror code|"
+    r"\b(?:following|this|the same) error\b|\berror (?:occurs|occurred|appears|says|shows|reads)\b|"
+    r"\w+Exception\b|\berror:\s*\n", re.I)
 _CPU_VENDOR_RE = {"Intel": re.compile(r"\bintel\b|\bxeon\b|core i[3579]", re.I),
                   "AMD": re.compile(r"\bamd\b|\bepyc\b|opteron|ryzen|threadripper", re.I)}
 _CPU_MODEL_RE = re.compile(

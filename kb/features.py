@@ -21,9 +21,12 @@ from kb.versions import covers, server_equivalent
 
 POOL = 20               # candidates described per question, by fused retrieval score
 FOCUS_POOL = 5          # ...plus the best few for the focus alone
+SEMANTIC_POOL = 5       # ...and, with the semantic features on, the question's nearest few by meaning
 TRIED_SHARE = 0.5       # a snippet whose title is this much inside what the asker has tried is not offered
-_SWITCHED_ON = re.compile(r"\b(?:turned|switched|set) on\b|\bticked\b|\bchecked the box\b", re.I)
-_SWITCHED_OFF = re.compile(r"\b(?:turned|switched|set) off\b|\bunticked\b", re.I)
+# "turned it on" and the common slip "I have turn it on" read as "enabled", as snippet titles say it.
+_SWITCHED_ON = re.compile(r"\b(?:turn(?:ed)?|switch(?:ed)?|set) (?:(?:it|them|that|this) )?on\b|\bticked\b|"
+                          r"\bchecked the box\b", re.I)
+_SWITCHED_OFF = re.compile(r"\b(?:turn(?:ed)?|switch(?:ed)?|set) (?:(?:it|them|that|this) )?off\b|\bunticked\b", re.I)
 
 # Matching signals that are also given relative to the question's best candidate ("_rel" = value minus
 # the pool's maximum): a candidate far behind the best of its question is unlikely, whatever its value.
@@ -41,8 +44,8 @@ class Candidate:
     snippet: Snippet
     features: dict[str, float]
 
-    def vector(self) -> list[float]:
-        return [self.features[f] for f in FEATURES]
+    def vector(self, names: tuple[str, ...] = FEATURES) -> list[float]:
+        return [self.features[f] for f in names]
 
 
 def _stems(text: str) -> frozenset[str]:
@@ -98,7 +101,8 @@ def already_tried(title_stems: frozenset[str], tried_stems: frozenset[str]) -> b
 
 
 _ALREADY = re.compile(r"\balready\b|\b(?:i|we)(?:'ve| have) (?:enabled|disabled|turned|switched|set|installed|"
-                      r"configured|added|removed|updated)\b", re.I)
+                      r"configured|added|removed|updated|turn|switch)\b|"
+                      r"\b(?:i|we) (?:turned|switched) (?:it|them|that|this) (?:on|off)\b", re.I)
 
 
 def tried_stems(focus: Focus) -> frozenset[str]:
@@ -109,9 +113,11 @@ def tried_stems(focus: Focus) -> frozenset[str]:
     return _stems(_SWITCHED_OFF.sub("disabled", _SWITCHED_ON.sub("enabled", text)))
 
 
-def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates) -> list[Candidate]:
+def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
+             semantic: bool = False) -> list[Candidate]:
     """Features of each pooled candidate. Left out: snippets whose ``when`` the question contradicts,
-    and snippets that propose what the asker says they have already done."""
+    and snippets that propose what the asker says they have already done. With ``semantic`` (the
+    extra installed, :mod:`kb.semantic`), also the question's vector similarity to each snippet."""
     from kb.searching import _topic_names
 
     corpus = kb_index.corpus
@@ -135,8 +141,16 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates)
         "q_short": float(c.content_words < 4),
         "q_density": min(c.top_bm25 / max(8.0 * min(c.search_words, 12), 1.0), 1.0),
     }
+    ids = pool(c, corpus)
+    sims: dict[str, float] = {}
+    if semantic:
+        from kb.semantic import snippet_vectors
+
+        # Told in other words than the KB's, a question may match no snippet by its words at all.
+        sims = snippet_vectors(kb_index).similarities(question)
+        ids += [sid for sid in sorted(sims, key=lambda x: (-sims[x], x)) if sid not in ids][:SEMANTIC_POOL]
     out = []
-    for sid in pool(c, corpus):
+    for sid in ids:
         s = corpus.snippets[sid]
         when = s.when_map
         if when and contradicts(when, known):
@@ -175,7 +189,9 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates)
             **question_level,
         }
         out.append(Candidate(s, f))
-    for name in RELATIVE:
+    for cand in out if semantic else ():
+        cand.features["sem"] = sims.get(cand.snippet.id, 0.0)
+    for name in RELATIVE + (("sem",) if semantic else ()):
         top = max((c.features[name] for c in out), default=0.0)
         for c in out:
             c.features[f"{name}_rel"] = c.features[name] - top

@@ -20,7 +20,8 @@ _TRIED = re.compile(
     r"\b(?:i|we)(?:'ve| have| had)? (?:already |also |even )?(?:tried|checked|verified|confirmed|enabled|disabled|"
     r"installed|reinstalled|re-installed|restarted|rebooted|updated|upgraded|ran|removed|deleted|"
     r"changed|added|followed|made sure|double-checked|tested|turned (?:on|off)|switched (?:on|off)|ticked|"
-    r"unticked)\b|\b(?:i|we)(?:'ve| have) (?:already )?set\b|\balready (?:tried|checked|enabled|done|set)\b|"
+    r"unticked)\b|\b(?:i|we)(?:'ve| have| had)? (?:already )?(?:turn(?:ed)?|switch(?:ed)?) (?:it|them|that|this) "
+    r"(?:on|off)\b|\b(?:i|we)(?:'ve| have) (?:already )?set\b|\balready (?:tried|checked|enabled|done|set)\b|"
     r"\b(?:tried|checked) (?:everything|all)\b|\bno luck\b|\bdid(?:n't| not) (?:help|work|fix)\b", re.I)
 _ERROR_LINE = re.compile(
     r"0x[0-9a-f]{6,8}|\berror\b|\bfailed\b|\bfailure\b|\bfails\b|\bcannot\b|\bcan't\b|\bunable\b|\bdenied\b|"

@@ -1,7 +1,8 @@
 """The relevance model: a logistic regression over :mod:`kb.features`, and a calibrated confidence.
 
 ``scripts/train_ranker.py`` fits the model on the real-question development set (scikit-learn, an
-extra of the project) and writes ``kb/ranker.json``; at run time the weights are applied in plain
+extra of the project) and writes ``kb/ranker.json`` (lexical features) or ``kb/ranker-semantic.json``
+(with the two of :mod:`kb.semantic`, used when that extra is installed); at run time the weights are applied in plain
 Python. The score of a candidate is the probability that it answers the question; the confidence
 of a draft is that probability for the best candidate, re-calibrated (Platt scaling fitted on
 cross-validated predictions) so that of drafts shown at 0.7 about 70% are right.
@@ -13,9 +14,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb import semantic
 from kb.features import FEATURES, Candidate
 
 WEIGHTS_FILE = Path(__file__).with_name("ranker.json")
+# Trained with the semantic features too; used when they are on (:func:`kb.semantic.enabled`).
+SEMANTIC_WEIGHTS_FILE = Path(__file__).with_name("ranker-semantic.json")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,11 @@ class Ranker:
     calib_b: float = 0.0
     threshold: float = 0.5          # below this confidence the draft abstains
     info: dict | None = None        # how it was trained and what cross-validation measured
+
+    @property
+    def semantic(self) -> bool:
+        """Whether the model reads the semantic features (the drafter must then compute them)."""
+        return any(f in semantic.FEATURES for f in self.features)
 
     def probability(self, cand: Candidate) -> float:
         z = self.intercept
@@ -54,7 +63,7 @@ class Ranker:
     @classmethod
     def from_dict(cls, d: dict) -> "Ranker":
         feats = tuple(d["features"])
-        unknown = set(feats) - set(FEATURES)
+        unknown = set(feats) - set(FEATURES) - set(semantic.FEATURES)
         if unknown:
             raise ValueError(f"ranker weights name unknown features: {', '.join(sorted(unknown))}")
         n = len(feats)
@@ -75,9 +84,17 @@ def _sigmoid(z: float) -> float:
 _DEFAULT: Ranker | None = None
 
 
+_DEFAULT_SEMANTIC: Ranker | None = None
+
+
 def default_ranker() -> Ranker:
-    """The shipped model (``kb/ranker.json``), loaded once."""
-    global _DEFAULT
+    """The shipped model, loaded once: ``kb/ranker-semantic.json`` when the semantic features are on
+    (:mod:`kb.semantic`), else ``kb/ranker.json``."""
+    global _DEFAULT, _DEFAULT_SEMANTIC
+    if semantic.enabled() and SEMANTIC_WEIGHTS_FILE.exists():
+        if _DEFAULT_SEMANTIC is None:
+            _DEFAULT_SEMANTIC = load_ranker(SEMANTIC_WEIGHTS_FILE)
+        return _DEFAULT_SEMANTIC
     if _DEFAULT is None:
         _DEFAULT = load_ranker(WEIGHTS_FILE)
     return _DEFAULT

@@ -40,7 +40,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import kb  # noqa: E402
+from kb import semantic  # noqa: E402
 from kb.index import documents  # noqa: E402
+from kb.ranker import WEIGHTS_FILE, load_ranker  # noqa: E402
 from synth_corpus import SEED, make_corpus, make_queries  # noqa: E402
 
 kb_search, answer_question = kb.search, kb.answer_question
@@ -230,6 +232,11 @@ def bench_corpus(name: str, content_dir: Path, work: Path, queries: dict, cap_s:
     log(f"{name}: {len(queries['questions'])} answer drafts")
     a_ms, a_res = timed(lambda q: answer_question(ix, q), queries["questions"], cap_s)
     peak = rss.peak_mb()
+    lexical_ms = None
+    if semantic.enabled():  # what the semantic extra costs: the same drafts with the lexical model
+        log(f"{name}: the same drafts without the semantic features")
+        lexical = load_ranker(WEIGHTS_FILE)
+        lexical_ms, _ = timed(lambda q: answer_question(ix, q, ranker=lexical), queries["questions"][:len(a_ms)])
 
     profiles = {}
     if profile_dir is not None:
@@ -261,6 +268,9 @@ def bench_corpus(name: str, content_dir: Path, work: Path, queries: dict, cap_s:
         "search_ratio": {p: ratio(search[p], fsearch[p]) for p in PCTS},
         "answer_ms": answer, "fts5_question_ms": fanswer,
         "answer_ratio": {p: ratio(answer[p], fanswer[p]) for p in PCTS},
+        "semantic": semantic.enabled(),
+        "answer_lexical_ms": summary(lexical_ms) if lexical_ms else None,
+        "semantic_ratio": ratio(answer["p95"], summary(lexical_ms)["p95"]) if lexical_ms else None,
         "peak_rss_mb": peak, "rss_scope": "phase" if rss.resettable else "process",
         "search_errors": sum(isinstance(r, Exception) for r in s_res),
         "search_no_hits": sum(1 for r in s_res if not isinstance(r, Exception) and not r.hits),
@@ -447,6 +457,12 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 [[c["corpus"], _count(c["answer_ms"]["n"], c["questions_planned"]), *_lat(c["answer_ms"]),
                   *_lat(c["fts5_question_ms"]), _x(c["answer_ratio"]["p95"]),
                   f"{c['answered']}/{c['answer_ms']['n']}"] for c in cs]))
+    if any(c.get("answer_lexical_ms") for c in cs):
+        out.append(("Answer draft with the semantic extra vs without it (same questions, same process; ms)",
+                    ["corpus", "questions", "p50", "p95", "p99", "lexical p50", "lexical p95", "lexical p99",
+                     "x p95"],
+                    [[c["corpus"], str(c["answer_ms"]["n"]), *_lat(c["answer_ms"]), *_lat(c["answer_lexical_ms"]),
+                      _x(c["semantic_ratio"])] for c in cs if c.get("answer_lexical_ms")]))
     if results.get("cli"):
         out.append((f"CLI cold start (median of {results['cli']['runs']} runs, index already built)",
                     ["command", "median ms", "min ms", "x python -c pass"],

@@ -159,7 +159,8 @@ def cross_validated_answer(kb_index, items: list[dict], k: int):
     import train_ranker as tr
 
     questions = tr.extract(kb_index, items)
-    extra = tr.extract(kb_index, tr.weak_gold(kb_index, _rows(tr.ROOT / "tests" / "data" / "dev_questions.jsonl")))
+    # The same training data as scripts/train_ranker.py's defaults (no synthetic questions unless it adds them).
+    extra = tr.extract(kb_index, [row for path in tr.ALSO_DEFAULT for row in tr.weak_gold(kb_index, _rows(path))])
     for q in extra:
         q.weight = tr.ALSO_WEIGHT
     c = tr.choose_c(questions, k, extra)

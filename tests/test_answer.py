@@ -144,3 +144,17 @@ def test_sources_add_another_topic_only_when_it_is_nearly_as_strong(real_index):
     for s in d.sources:
         if s.kind == "snippet" and s.topic != "quorum":
             assert s.score >= 0.6 * main
+
+
+def test_further_reading_follows_the_answer_given(real_index):
+    """The links under a draft are the references nearest what the draft says, not only the question:
+    an answer that runs Grant-VMConnectAccess links that cmdlet's reference first."""
+    from kb.compose import best_references
+
+    corpus = real_index.corpus
+    s = corpus.snippets["remote-management-vmconnect-access"]
+    art = corpus.articles[s.article]
+    question = "Hyperv User Permissions. I have server 2019. How can I give the user access to a single vm console?"
+    refs = best_references(art, question, 2, answer=f"{s.title} {s.answer}")
+    assert "VMConnectAccess" in refs[0].title
+    assert best_references(art, "", 2) == list(art.references[:2])

@@ -38,6 +38,11 @@ def test_a_step_the_asker_has_done_is_not_offered_again():
     # A failed attempt is not a step done: the right way to do it may still be the answer.
     failed = tried_stems(find_focus("I tried converting the VMDK to VHDX with VBoxManage but it fails. How?"))
     assert not already_tried(_stems("Converting VMDK to VHDX"), failed)
+    # "turned it on", and the slip "I have turn it on", are steps done too.
+    for text in ('I have turn it on in the Server setting "Enhanced Session Mode Policy". Still grey.',
+                 "We switched it on: the enhanced session mode policy. Why is it still grey?"):
+        done = tried_stems(find_focus(text))
+        assert already_tried(_stems("Turn on the enhanced session mode policy"), done), text
 
 
 def test_shipped_ranker_loads_and_is_calibrated_monotonically():

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kb import semantic
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT / "tests" / "data" / "dev_questions.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "holdout_questions.jsonl"
@@ -22,19 +24,27 @@ REAL_SET = ROOT / "tests" / "data" / "real_questions.jsonl"
 # fact recall (an abstained draft states no fact) fell (dev 1.00 -> 0.26, 0.89 -> 0.54) while the
 # ranking held (dev hit@1 0.930 -> 0.939, hit@3 0.948 -> 0.965; holdout 0.930 -> 0.907, 0.942 -> 0.942).
 # Off-topic questions still always abstain.
-# The dev set also trains the ranker (labels from its facts), so the holdout is the check to trust.
+# The content was tuned on the dev set, so the holdout is the check to trust (neither trains the ranker).
 PINNED = {
-    DEV_SET: {"hit@1": 0.93, "hit@3": 0.96, "mrr": 0.94, "abstain_precision": 0.25, "abstain_recall": 0.95,
-              "fact_recall": 0.54},
+    DEV_SET: {"hit@1": 0.93, "hit@3": 0.96, "mrr": 0.94, "abstain_precision": 0.22, "abstain_recall": 0.95,
+              "fact_recall": 0.44},
     # Holdout abstain precision 0.298 -> 0.280 and fact recall 0.391 -> 0.370 when 108 snippets got
-    # titles (issue 14): a few answerable questions fell just under the threshold.
-    HOLDOUT_SET: {"hit@1": 0.90, "hit@3": 0.94, "mrr": 0.92, "abstain_precision": 0.27, "abstain_recall": 0.95,
-                  "fact_recall": 0.36},
+    # titles (issue 14): a few answerable questions fell just under the threshold. With the ranker
+    # trained on 295 real questions and no synthetic ones, and the threshold raised 0.5 -> 0.6 (issue
+    # 12), holdout hit@1 0.907 -> 0.884 (0.860 without the semantic extra), mrr 0.915 (0.899),
+    # abstain precision 0.233 (0.226), fact recall 0.324 (0.318): more of these abstain.
+    HOLDOUT_SET: {"hit@1": 0.86, "hit@3": 0.94, "mrr": 0.89, "abstain_precision": 0.22, "abstain_recall": 0.95,
+                  "fact_recall": 0.31},
 }
 # Real questions, 5-fold cross-validated drafts (scripts/eval.py): floors for the figures that are
-# higher-is-better, ceilings for calibration error and confidently wrong drafts.
-REAL_FLOORS = {"hit@1": 0.41, "hit@3": 0.74, "abstain_recall": 0.95, "auc": 0.75}
-REAL_CEILINGS = {"ece": 0.05, "confidently_wrong": 0.10}
+# higher-is-better, ceilings for calibration error and confidently wrong drafts; with the semantic
+# extra on (True) and off (False); measured by scripts/eval.py on 295 questions (100 covered), see
+# the figures printed there. About 5 drafts are answered (confidence 0.6 or more), so one more wrong
+# moves confidently_wrong by 0.2: its ceilings leave one question's room.
+REAL_FLOORS = {True: {"hit@1": 0.55, "hit@3": 0.85, "abstain_recall": 0.95, "auc": 0.71},
+               False: {"hit@1": 0.49, "hit@3": 0.76, "abstain_recall": 0.95, "auc": 0.72}}
+REAL_CEILINGS = {True: {"ece": 0.05, "confidently_wrong": 0.40},
+                 False: {"ece": 0.05, "confidently_wrong": 0.40}}
 
 
 def _eval_module():
@@ -92,9 +102,10 @@ def test_cross_validated_real_question_figures(real_index):
     ev = _eval_module()
     items = [json.loads(line) for line in REAL_SET.read_text().splitlines() if line.strip()]
     overall = ev.evaluate_real(real_index, items, answer=ev.cross_validated_answer(real_index, items, 5))["overall"]
-    for metric, floor in REAL_FLOORS.items():
+    mode = semantic.enabled()
+    for metric, floor in REAL_FLOORS[mode].items():
         assert overall[metric] >= floor, f"{metric} fell to {overall[metric]:.3f} (floor {floor})"
-    for metric, ceiling in REAL_CEILINGS.items():
+    for metric, ceiling in REAL_CEILINGS[mode].items():
         assert overall[metric] is None or overall[metric] <= ceiling, f"{metric} rose to {overall[metric]:.3f}"
 
 

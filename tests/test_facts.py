@@ -112,3 +112,16 @@ def test_other_subjects_are_not_virtualization_questions(text):
 def test_kubernetes_is_named_as_another_platform():
     f = detect_facts("Kubernetes cluster node stuck NotReady after kubelet upgrade")
     assert f.other_hypervisors == ["Kubernetes"] and not f.mentions_hyperv
+
+
+@pytest.mark.parametrize("text, quoted", [
+    ("New-VMSwitch fails, the following error occurs:\n```\nAttaching a virtual switch to an LBFO team is deprecated\n```", True),
+    ("Import fails with Microsoft.Virtualization.Client.Management.VirtualizationOperationFailedException", True),
+    ("Error:\nThe virtual machine could not be started because the hypervisor is not running", True),
+    ("Live migration failed with 0x8009030E", True),
+    ("Is there an error if I leave the host without a witness?", False),
+    ("Which errors can a two node cluster hit when the witness is lost?", False),
+])
+def test_quoted_error_text_is_noticed(text, quoted):
+    """A paste that already holds the error is never asked for "the exact error text"."""
+    assert detect_facts(text).error_text is quoted
