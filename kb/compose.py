@@ -237,10 +237,13 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                    "forum or documentation is the better place for it."]
     else:
         seen: list[str] = []
+        context: dict[str, str] = {}   # per article, its closest snippet: which reference to link
         for s in sources:
             art_id = s.id if s.kind == "article" else (corpus.snippets[s.id].article if s.id in corpus.snippets else None)
             if art_id and art_id in corpus.articles and art_id not in seen:
                 seen.append(art_id)
+            if s.id in corpus.snippets and art_id not in context:
+                context[art_id] = f"{corpus.snippets[s.id].title} {corpus.snippets[s.id].answer}"
         nearest = [corpus.articles[a] for a in seen[:MAX_LINKS]]
         if nearest:
             md += ["", "The closest articles I have are:"]
@@ -248,13 +251,17 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                 if base_url:
                     md.append(f"- [{art.title}]({hvkb_link(base_url, art.id)})")
                 elif art.references:
-                    ref = best_references(art, question, 1)[0]
+                    ref = best_references(art, question, 1, answer=context.get(art.id, ""))[0]
                     md.append(f"- {art.title} (see [{ref.title}]({ref.url}))")
                 else:
                     md.append(f"- {art.title}")
-        # Never ask for what the paste already gives: an error code, event ID or quoted error text.
-        clarifying = ([] if facts.has("error_code") else
-                      ["What exactly are you trying to do, and what happens instead (exact error text)?"])
+        # Ask for the exact error only when the paste reports a failure without quoting it: never for
+        # what the paste already gives (an error code, event ID or quoted error), nor for a question
+        # about design or support ("can I extend replication to Azure?"), which has no error.
+        from kb.focus import reports_failure
+
+        clarifying = (["What exactly happens, with the exact error text or event ID?"]
+                      if reports_failure(question) and not facts.has("error_code") else [])
         clarifying += _clarifying(needs, facts)
         clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]
         if clarifying:

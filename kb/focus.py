@@ -27,6 +27,12 @@ _ERROR_LINE = re.compile(
     r"0x[0-9a-f]{6,8}|\berror\b|\bfailed\b|\bfailure\b|\bfails\b|\bcannot\b|\bcan't\b|\bunable\b|\bdenied\b|"
     r"\bnot (?:supported|compatible|found|available|responding)\b|\bevent\s*(?:id)?\s*\d{3,5}|\bcrash|"
     r"\bstuck\b|\bhangs?\b|\bbsod\b|\bblue ?screen", re.I)
+# A paste that reports something going wrong, in the words people use for it (the drafter then asks for
+# the exact error when none is quoted); a question about design or support reports nothing.
+_FAILURE = re.compile(
+    r"\b(?:won'?t|will not|wont|doesn'?t|does not|didn'?t|did not|isn'?t|is not|not) (?:work|start|boot|connect|run|"
+    r"show|load|appear|respond|migrate|import|export)|\b(?:not working|stopped working|broken|greyed out|grayed out|"
+    r"grey out|gray out|disappeared|missing)\b", re.I)
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
 
 MAX_ASKS = 4
@@ -53,6 +59,16 @@ class Focus:
 
     def to_dict(self) -> dict:
         return {"title": self.title, "asks": self.asks, "errors": self.errors, "tried": self.tried}
+
+
+def reports_failure(text: str) -> bool:
+    """Whether a paste says something fails ("will not start", an error, "greyed out"), as opposed to
+    asking how something works or whether it is supported.
+
+    >>> reports_failure("my vm will not start on the host"), reports_failure("Can I extend replication to Azure?")
+    (True, False)
+    """
+    return bool(_ERROR_LINE.search(text) or _FAILURE.search(text))
 
 
 def split_sentences(text: str) -> list[str]:

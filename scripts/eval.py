@@ -159,13 +159,12 @@ def cross_validated_answer(kb_index, items: list[dict], k: int):
     import train_ranker as tr
 
     questions = tr.extract(kb_index, items)
-    # The same training data as scripts/train_ranker.py's defaults (no synthetic questions unless it adds them).
-    extra = tr.extract(kb_index, [row for path in tr.ALSO_DEFAULT for row in tr.weak_gold(kb_index, _rows(path))])
-    for q in extra:
-        q.weight = tr.ALSO_WEIGHT
+    # The same training data as scripts/train_ranker.py's defaults.
+    extra = tr.synthetic_questions(kb_index, tr.ALSO_DEFAULT, tr.ALSO_WEIGHT)
+    conf_extra = tr.synthetic_questions(kb_index, tr.CONFIDENCE_ALSO, tr.CONFIDENCE_ALSO_WEIGHT)
     c = tr.choose_c(questions, k, extra)
     model_of = {}
-    for held, model in tr.fold_models(questions, k, c, extra):
+    for held, model in tr.fold_models(questions, k, c, extra, conf_extra):
         for i in held:
             model_of[questions[i].id] = model
     return lambda idx, q, qid: kb.answer_question(idx, q, question_id=qid, ranker=model_of[qid])

@@ -105,3 +105,36 @@ def test_an_abstention_does_not_ask_for_the_error_the_paste_already_quotes(real_
     assert not any("exact error text" in q for q in with_code.clarifying_questions)
     without = answer_question(real_index, "my vm will not start on the host", ranker=never)
     assert any("exact error text" in q for q in without.clarifying_questions)
+    # A question about design or support has no error to ask for.
+    design = answer_question(real_index, "Is it possible to extend Hyper-V Replica to Azure for off-site DR, "
+                                         "keeping a local replica on another host?", ranker=never)
+    assert not any("error" in q for q in design.clarifying_questions)
+
+
+def test_an_order_model_decides_the_order_and_the_first_keeps_its_probability():
+    """``order`` (trained on real questions) sorts; ``coef`` (confidence) gives the first's probability,
+    the others that times their odds against it, so the list stays highest first."""
+    import math
+
+    from kb.features import FEATURES, Candidate
+
+    class S:
+        def __init__(self, sid):
+            self.id = sid
+
+    n = len(FEATURES)
+    i, j = FEATURES.index("bm25"), FEATURES.index("fuzzy")
+    coef = [0.0] * n
+    coef[i] = 2.0                     # the confidence model likes bm25...
+    order = [0.0] * n
+    order[j] = 3.0                    # ...the order model likes fuzzy
+    r = Ranker(FEATURES, (0.0,) * n, (1.0,) * n, tuple(coef), -1.0, info={}, order=tuple(order))
+    a = Candidate(S("a"), {f: 0.0 for f in FEATURES} | {"bm25": 1.0, "fuzzy": 0.2})
+    b = Candidate(S("b"), {f: 0.0 for f in FEATURES} | {"bm25": 0.3, "fuzzy": 0.9})
+    ranked = r.rank([a, b])
+    assert [c.snippet.id for _p, c in ranked] == ["b", "a"]
+    assert ranked[0][0] == pytest.approx(r.probability(b))
+    assert ranked[1][0] == pytest.approx(r.probability(b) * math.exp(3.0 * (0.2 - 0.9)))
+    assert Ranker.from_dict(r.to_dict()) == r
+    without = Ranker(FEATURES, (0.0,) * n, (1.0,) * n, tuple(coef), -1.0)
+    assert [c.snippet.id for _p, c in without.rank([a, b])] == ["a", "b"]
