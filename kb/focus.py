@@ -32,7 +32,7 @@ _ERROR_LINE = re.compile(
 _FAILURE = re.compile(
     r"\b(?:won'?t|will not|wont|doesn'?t|does not|didn'?t|did not|isn'?t|is not|not) (?:work|start|boot|connect|run|"
     r"show|load|appear|respond|migrate|import|export)|\b(?:not working|stopped working|broken|greyed out|grayed out|"
-    r"grey out|gray out|disappeared|missing)\b", re.I)
+    r"grey out|gray out|disappeared)\b", re.I)
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
 
 MAX_ASKS = 4
