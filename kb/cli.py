@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from kb.errors import KbError
+from kb.history import FEEDBACK_PER_MINUTE
 from kb.settings import SERVE_CHANNEL_TIMEOUT, SERVE_CONNECTION_LIMIT, Settings
 
 
@@ -399,6 +400,56 @@ def _read_input(source: str) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
+def history_switch(hidden: bool = False):
+    """``--history/--no-history`` (env ``HVKB_HISTORY=on|off``) -> ``history_on`` argument."""
+    return click.option("--history/--no-history", "history_on", default=True, show_default=True, envvar="HVKB_HISTORY",
+                        hidden=hidden, help="Keep drafts, searches and feedback in the data folder's history "
+                                            "(history.sqlite3). Env: HVKB_HISTORY=on|off.")
+
+
+def _open_history(settings: Settings, history_on: bool = True):
+    from kb.history import open_history
+
+    return open_history(settings.home_dir, enabled=history_on, off_reason="history is off (HVKB_HISTORY=off)")
+
+
+def _draft_logger(settings: Settings, kb_index, history_on: bool, batch: bool = False):
+    """``keep(question, draft_dict)`` for ``hvkb answer --log``: records each draft, or says once why it cannot.
+
+    A single draft's id is printed; a batch's count is printed when ``keep.done()`` is called.
+    """
+    history = _open_history(settings, history_on)
+    logged: list[int] = []
+    said: list[bool] = []
+
+    def keep(question: str, draft: dict) -> None:
+        draft_id = history.record_draft(question, draft, build=kb_index.path.name, origin="cli")
+        if draft_id is None and not said:
+            said.append(True)
+            _note(f"{history.disabled_reason}; not logged")
+        elif draft_id is not None:
+            logged.append(draft_id)
+            if not batch:
+                _note(f"logged as draft {draft_id} in {history.path}")
+
+    def done() -> None:
+        if batch and logged:
+            _note(f"logged {len(logged)} draft{'s' if len(logged) != 1 else ''} in {history.path}")
+
+    if not history.enabled:
+        _note(f"{history.disabled_reason}; not logged")
+        said.append(True)
+    keep.done = done
+    return keep
+
+
+def _no_log(question: str, draft: dict) -> None:
+    """``keep`` without ``--log``."""
+
+
+_no_log.done = lambda: None
+
+
 # A --jsonl line holds one question of at most ``max_question_chars``: even with every character
 # escaped (an emoji is 12 characters as "\ud83d\ude00") it fits in 12 times that, plus the id.
 JSONL_ESCAPE_FACTOR = 12
@@ -450,15 +501,19 @@ def _batch_item(line: str, max_chars: int) -> dict:
 @click.option("--jsonl", is_flag=True,
               help='Batch: read one JSON object a line ({"id", "question"}), write one JSON result a line, in order; '
                    'a line that fails gets {"id", "error"} instead. Blank lines are skipped.')
+@click.option("--log", is_flag=True,
+              help="Keep the question and the draft in the history (as `hvkb serve` does), for `hvkb review`.")
+@history_switch(hidden=True)
 @content_options
-def answer(settings: Settings, source, as_json, fmt, jsonl):
+def answer(settings: Settings, source, as_json, fmt, jsonl, log, history_on):
     """Draft a forum answer to a pasted question (from FILE or stdin).
 
-    Example: hvkb answer question.txt --format text
+    Example: hvkb answer question.txt --format text --log
     """
     from kb.answer import answer_question
 
     kb_index = open_kb(settings)
+    keep = _draft_logger(settings, kb_index, history_on, batch=jsonl) if log else _no_log
     if source == "-" and sys.stdin.isatty():  # else a user at a terminal sees nothing and waits
         what = "one JSON object a line" if jsonl else "the question"
         click.echo(f"Paste {what}, then press Ctrl-D (Ctrl-Z Enter on Windows)", err=True)
@@ -473,12 +528,15 @@ def answer(settings: Settings, source, as_json, fmt, jsonl):
                 item = _batch_item(line, settings.max_question_chars)
                 out = answer_question(kb_index, item["question"], question_id=item.get("id"),
                                       max_chars=settings.max_question_chars).to_dict()
+                keep(item["question"], out)
             except (ValueError, KbError) as exc:
                 failures += 1
                 out = {"id": item["id"] if item else getattr(exc, "item_id", None), "error": f"line {n}: {exc}"}
             click.echo(json.dumps(out, ensure_ascii=False))
+        keep.done()
         sys.exit(1 if failures else 0)
     draft = answer_question(kb_index, text, max_chars=settings.max_question_chars)
+    keep(text, draft.to_dict())
     if as_json:
         _echo_json(draft.to_dict())
     else:
@@ -537,9 +595,19 @@ def _check_base_url(ctx, param, value):
               help="Public address this server is reached at (https://kb.example.org): drafts then also link "
                    "its article pages. Unset, drafts link only public references, since a site-relative "
                    "link is dead on a forum. Env: HVKB_BASE_URL.")
+@history_switch()
+@click.option("--feedback-rate", default=FEEDBACK_PER_MINUTE, show_default=True, envvar="HVKB_FEEDBACK_RATE",
+              type=click.IntRange(1, 1_000_000), help="Feedback posts one client address may send a minute. "
+                                                      "Env: HVKB_FEEDBACK_RATE.")
+# Only from the environment: a command line is visible to every user of the machine (ps).
+@click.option("--admin-token", envvar="HVKB_ADMIN_TOKEN", default="", hidden=True)
 @content_options
-def serve(settings: Settings, host, port, threads, connection_limit, channel_timeout, base_url):
+def serve(settings: Settings, host, port, threads, connection_limit, channel_timeout, base_url, history_on,
+          feedback_rate, admin_token):
     """Serve the web app (waitress) on the embedded index, built on first run.
+
+    History (drafts, searches, feedback) is kept in the data folder unless --no-history; the History
+    and Review pages answer only this machine, or a request with the token in HVKB_ADMIN_TOKEN.
 
     Example: hvkb serve --port 8000 --channel-timeout 10
     """
@@ -547,7 +615,15 @@ def serve(settings: Settings, host, port, threads, connection_limit, channel_tim
 
     open_kb(settings)  # build before the first request, with progress on the terminal
     app = create_app({"CONTENT_DIR": str(settings.content_dir), "INDEX_DIR": str(settings.index_dir),
-                      "PUBLIC_BASE_URL": base_url})
+                      "PUBLIC_BASE_URL": base_url, "HOME_DIR": str(settings.home_dir), "HISTORY": history_on,
+                      "ADMIN_TOKEN": admin_token, "FEEDBACK_PER_MINUTE": feedback_rate})
+    history = app.extensions["history"]
+    if history.enabled:
+        _note(f"history is on: {history.path} (turn it off with --no-history or HVKB_HISTORY=off)")
+    elif not history.off_by_choice:
+        _note(history.disabled_reason)
+    if not admin_token and host not in ("127.0.0.1", "localhost", "::1"):
+        _note("History and Review answer only this machine; set HVKB_ADMIN_TOKEN to open them from elsewhere")
     try:
         server.serve(app, host=host, port=port, threads=threads, connection_limit=connection_limit,
                      channel_timeout=channel_timeout, ident="hvkb",
@@ -557,6 +633,210 @@ def serve(settings: Settings, host, port, threads, connection_limit, channel_tim
         if message is None:
             raise
         raise click.ClickException(message) from None
+
+
+# --------------------------------------------------------------------------- history, review, feedback
+
+def _history_or_fail(settings: Settings):
+    """The store of the data folder; exit 1 with the reason when it cannot be used."""
+    history = _open_history(settings)
+    if not history.enabled:
+        raise click.ClickException(history.disabled_reason)
+    return history
+
+
+def _age(ctx, param, value):
+    if value is None:
+        return None
+    from kb.history import parse_age
+
+    try:
+        return parse_age(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+@cli.group()
+def history():
+    """The history of drafts, searches and feedback kept in the data folder (history.sqlite3).
+
+    Example: hvkb history purge --older-than 30d
+    """
+
+
+@history.command(name="list")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@content_options
+def history_list(settings: Settings, limit: int, as_json: bool):
+    """List the latest drafts kept: id, time, confidence, feedback, question.
+
+    Example: hvkb history list --limit 5
+    """
+    from kb.review import phrasing_of
+
+    store = _history_or_fail(settings)
+    drafts = store.list_drafts(limit)
+    if as_json:
+        _echo_json([d.to_dict() for d in drafts])
+        return
+    import time as _time
+
+    for d in drafts:
+        mark = {"up": "right", "down": "WRONG"}.get(d.verdict or "", "")
+        state = "answered" if d.answerable else "abstained"
+        click.echo(f"{d.id:>6}  {_time.strftime('%Y-%m-%d %H:%M', _time.localtime(d.created))}  "
+                   f"{state:9} {d.confidence:4.0%}  {mark:5}  {phrasing_of(d.question, d.focus)[:80]}")
+    counts = store.counts()
+    click.echo(f"{counts['drafts']} drafts, {counts['feedback']} feedback, {counts['searches']} searches in "
+               f"{store.path}", err=True)
+
+
+@history.command()
+@click.option("--older-than", "older_than", callback=_age, metavar="AGE",
+              help="Only what is older than AGE: 30d, 12h, 2w (a bare number is days). Default: everything.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was deleted as JSON.")
+@content_options
+def purge(settings: Settings, older_than: float | None, as_json: bool):
+    """Delete the kept drafts, feedback and searches (all of them, or those older than AGE).
+
+    Example: hvkb history purge --older-than 30d
+    """
+    store = _history_or_fail(settings)
+    result = store.purge(older_than)
+    if result is None:
+        raise click.ClickException(store.disabled_reason or "history is off")
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    scope = f"older than {older_than:g} days" if older_than is not None else "all"
+    click.echo(f"Deleted {result.drafts} drafts, {result.feedback} feedback and {result.searches} searches "
+               f"({scope}) from {store.path}")
+
+
+def _print_group(g) -> None:
+    extra = f"; add to: {', '.join(g.candidates[:3])}" if g.candidates else ""
+    reasons = ", ".join(f"{r} x{n}" if n > 1 else r for r, n in g.reasons.items())
+    click.echo(click.style(f"  {g.id:8}", bold=True) + f" {len(g.items)} question{'s' if len(g.items) != 1 else ''}"
+               + (f" ({reasons})" if reasons else "") + extra)
+    for it in g.items:
+        state = "answered" if it.answerable else "abstained"
+        click.echo(f"           #{it.draft_id} {state} {it.confidence:.0%}: {it.phrasing[:90]}")
+        for f in it.feedback:
+            if f.verdict == "down" and (f.note or f.snippet_id):
+                should = f" should be {f.snippet_id}." if f.snippet_id else ""
+                click.echo(f"             wrong:{should} {f.note[:80]}".rstrip())
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
+@content_options
+@click.pass_context
+def review(ctx, settings: Settings, as_json: bool):
+    """The review queue: questions hvkb abstained on or answered with low confidence (near-duplicates
+    grouped), drafts marked wrong with their reasons, and searches with no result by count.
+
+    `hvkb review propose GROUP` turns a group into a content edit for you to commit.
+
+    Example: hvkb review --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from kb.review import build_review
+
+    queue = build_review(_history_or_fail(settings), open_kb(settings).corpus)
+    if as_json:
+        _echo_json(queue.to_dict())
+        return
+    for title, groups in (("Drafts marked wrong", queue.wrong),
+                          ("Questions it abstained on or answered with low confidence", queue.unanswered)):
+        click.echo(click.style(f"{title}: {len(groups)} group{'s' if len(groups) != 1 else ''}", bold=True))
+        for g in groups:
+            _print_group(g)
+    click.echo(click.style(f"Searches with no result: {len(queue.no_results)}", bold=True))
+    for s in queue.no_results:
+        click.echo(f"  {s['count']:>5}  {s['query']}")
+    if queue.wrong or queue.unanswered:
+        click.echo("Propose an edit: hvkb review propose GROUP --phrasings-of SNIPPET | --new-snippet", err=True)
+
+
+@review.command()
+@click.argument("group_id", metavar="GROUP")
+@click.option("--phrasings-of", "snippet_id", metavar="SNIPPET", help="Add the group's questions as phrasings of this snippet.")
+@click.option("--new-snippet", is_flag=True, help="Start a new snippet from the group's questions.")
+@click.option("--print-only", is_flag=True, help="Print the edit only; do not write it to the proposals folder.")
+@content_options
+def propose(settings: Settings, group_id: str, snippet_id: str | None, new_snippet: bool, print_only: bool):
+    """Turn a review group into a content edit (a patch or a new snippet file) in the proposals folder.
+
+    Nothing changes the content: check the edit, apply it, run `hvkb check`, commit.
+
+    Example: hvkb review propose u12 --phrasings-of quorum-two-node-witness
+    """
+    from kb.review import build_review, propose_phrasings, propose_snippet, save_proposal
+
+    if bool(snippet_id) == bool(new_snippet):
+        raise click.UsageError("give either --phrasings-of SNIPPET or --new-snippet")
+    store = _history_or_fail(settings)
+    corpus = open_kb(settings).corpus
+    group = build_review(store, corpus).group(group_id.strip().lower())
+    if group is None:
+        raise click.BadParameter(f"no group {group_id!r} in the review queue (`hvkb review` lists them)",
+                                 param_hint="GROUP")
+    if new_snippet:
+        proposal = propose_snippet(store, corpus, settings.content_dir, group.draft_ids)
+    else:
+        proposal = propose_phrasings(store, corpus, settings.content_dir, group.draft_ids, snippet_id)
+    click.echo(proposal.text, nl=not proposal.text.endswith("\n"))
+    for problem in proposal.problems:  # the loader's as file:line: message
+        _note(f"{proposal.target}:{problem}" if problem[:1].isdigit() else problem)
+    if not print_only:
+        try:
+            path = save_proposal(proposal, settings.home_dir)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write the proposal to {settings.home_dir / 'proposals'}: "
+                                       f"{exc.strerror or exc}") from None
+        _note(f"written to {path}")
+
+
+@cli.group()
+def feedback():
+    """Feedback given on drafts ("Was this draft right?"), as training data for the drafter.
+
+    Example: hvkb feedback export --jsonl feedback.jsonl
+    """
+
+
+@feedback.command()
+@click.argument("output", default="-", metavar="[FILE|-]", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--jsonl", is_flag=True, help="One JSON object a line (the only format).")
+@content_options
+def export(settings: Settings, output: str, jsonl: bool):
+    """Write the feedback as labelled questions for `scripts/train_ranker.py --feedback FILE`.
+
+    Each line has the fields of tests/data/real_questions.jsonl that training reads (id, question,
+    gold: snippet ids or "not-covered", or null when only the wrong ones are known) plus wrong
+    (snippet ids shown and marked wrong) and source "hvkb-feedback". One line per draft, from its latest feedback.
+
+    Example: hvkb feedback export --jsonl feedback.jsonl
+    """
+    from kb.review import feedback_examples
+
+    if not jsonl:
+        raise click.UsageError("choose the format: --jsonl")
+    store = _history_or_fail(settings)
+    rows, skipped = feedback_examples(store, open_kb(settings).corpus)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    _note(f"{len(rows)} labelled question{'s' if len(rows) != 1 else ''} exported"
+          + (f"; {skipped} without a usable label left out (an abstention marked wrong with no snippet named)"
+             if skipped else ""))
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ Usage:
   python scripts/load.py --start-server --seconds 30 --rebuild-at 10
   python scripts/load.py --port 8000 --seconds 60
   python scripts/load.py --port 8000 --rebuild-at 20 --index ~/.local/share/hvkb/index
+  python scripts/load.py --history-check --seconds 30
 
 32 client threads (``--clients``) send a fixed mix of ``GET /api/search?q=...`` and
 ``POST /api/answer`` ``{"question": ...}`` for ``--seconds`` or ``--max-requests``, whichever
@@ -13,6 +14,9 @@ exceptions) per endpoint. ``--rebuild-at S`` (repeatable) runs ``hvkb build`` at
 temporary copy of the content with one article touched, so the build really changes, and reports
 how long the server took to serve the new build and what failed around it. ``--start-server``
 starts ``hvkb serve`` on a free port with a temporary HVKB_HOME and stops it at the end.
+``--history-check`` starts two such servers, one with ``--no-history``, drives both with clients that
+draft through the HTML form and post feedback, checks that every acknowledged draft and feedback row
+was stored, and prints drafting latency with and without history side by side.
 
 Only a server on this machine is driven: any host but 127.0.0.1, localhost or ::1 is refused.
 Exit code: 0 when no request failed, 1 otherwise, 2 for bad arguments.
@@ -24,6 +28,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -239,14 +244,15 @@ def cli_env(home: Path | None = None, content: Path | None = None) -> dict:
 class Server:
     """``hvkb serve`` in a subprocess with its own HVKB_HOME and content copy; stopped by :meth:`stop`."""
 
-    def __init__(self, host: str, workdir: Path, content: Path, threads: int | None):
+    def __init__(self, host: str, workdir: Path, content: Path, threads: int | None, extra_args: list[str] = ()):
         self.host, self.port = host, free_port(host)
         self.home = workdir / "home"
         self.content = content
         self.index = self.home / "index"
+        workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / "server.log"
         self._log = open(self.log_path, "wb")
-        cmd = [sys.executable, "-m", "kb.cli", "serve", "--host", host, "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "kb.cli", "serve", "--host", host, "--port", str(self.port), *extra_args]
         if threads is not None:
             cmd += ["--threads", str(threads)]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=cli_env(self.home, content), stdout=self._log,
@@ -469,6 +475,189 @@ def print_report(data: dict) -> None:
         print("server open files: " + ", ".join(f"{k} {v}" for k, v in data["server_fds"].items()))
 
 
+# --------------------------------------------------------------------------- history: rows kept, latency
+
+HISTORY_ROUNDS = 3               # alternating rounds per server: drift (other work on the machine) hits both alike
+WARM_UP_SECONDS = 3.0            # one client drafting before the rounds, per server
+MAX_LATENCY_RATIO = 1.2          # drafting with history may be at most 20% slower than without (issue 15)
+_DRAFT_TOKEN = re.compile(r'name="draft" value="([^"]+)"')
+_CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class HistoryTally:
+    """What one server acknowledged: drafts shown with a feedback form (so stored) and feedback accepted."""
+    drafts: int = 0
+    feedback: int = 0
+    records: list[Record] = field(default_factory=list)
+
+
+def _cookie_of(resp: http.client.HTTPResponse, jar: dict) -> None:
+    for header in resp.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        jar[name.strip()] = rest.split(";", 1)[0]
+
+
+def history_client(run: Run, tally: HistoryTally, seed: int, deadline: float) -> None:
+    """A browser-like client: get the form (session cookie, CSRF token), then draft and rate, in a loop."""
+    rng = random.Random(seed)
+    records: list[Record] = []
+    drafts = feedback = 0
+    conn, jar, csrf = None, {}, ""
+
+    def send(method: str, path: str, body: dict | None = None, accept: str = "text/html"):
+        headers = {"Accept": accept}
+        if jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        data = None
+        if body is not None:
+            data = urllib.parse.urlencode(body).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        _cookie_of(resp, jar)
+        return resp.status, resp.read()
+
+    while run.now() < deadline:
+        t0 = run.now()
+        endpoint = "form"
+        try:
+            if conn is None:
+                conn = _connect(run.host, run.port)
+                status, page = send("GET", "/answer")
+                m = _CSRF_TOKEN.search(page.decode("utf-8", "replace"))
+                csrf = m.group(1) if m else ""
+                records.append(Record(t0, endpoint, run.now() - t0, str(status)))
+                continue
+            endpoint = "answer"
+            status, page = send("POST", "/answer", {"question": rng.choice(QUESTIONS), "csrf_token": csrf})
+            text = page.decode("utf-8", "replace")
+            outcome = str(status) if status != 200 or 'id="draft-md"' in text else "bad-body"
+            records.append(Record(t0, endpoint, run.now() - t0, outcome))
+            m = _DRAFT_TOKEN.search(text)
+            drafts += m is not None  # the page offers feedback on it: the server stored it and gave it an id
+            # Without history there is no form: the post is sent anyway (and refused), so both servers
+            # get the same mix of requests and their drafting latency compares.
+            t1, endpoint = run.now(), "feedback"
+            verdict = rng.choice(["up", "down"])
+            fields = {"csrf_token": csrf, "draft": m.group(1) if m else "", "verdict": verdict}
+            if verdict == "down":
+                fields["reason"] = rng.choice(["wrong-subject", "wrong-fact", "outdated", "missing-step", "other"])
+                fields["note"] = f"load test {seed}"
+            status, body = send("POST", "/feedback", fields, accept="application/json")
+            ok = status == 200 and b'"ok":true' in body.replace(b" ", b"")
+            feedback += ok
+            records.append(Record(t1, endpoint, run.now() - t1, str(status) if ok or status != 200 else "bad-body"))
+        except (OSError, http.client.HTTPException) as exc:
+            records.append(Record(t0, endpoint, run.now() - t0, f"exc:{type(exc).__name__}"))
+            if conn is not None:
+                conn.close()
+            conn, jar, csrf = None, {}, ""
+    if conn is not None:
+        conn.close()
+    with run.lock:
+        tally.records.extend(records)
+        tally.drafts += drafts
+        tally.feedback += feedback
+
+
+def stored_rows(home: Path) -> dict:
+    """Rows in a server's history file, read by a second connection (WAL: it sees every commit)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{home / 'history.sqlite3'}?mode=ro", uri=True)
+    try:
+        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("drafts", "feedback")}
+    finally:
+        conn.close()
+
+
+def run_history_check(args, host: str, workdir: Path, content: Path) -> int:
+    """``--history-check``: the same drafts + feedback load on a server without history and one with,
+    in alternating rounds; rows stored against rows acknowledged; drafting latency side by side."""
+    servers = {
+        "without": Server(host, workdir / "without", content, args.server_threads, ["--no-history"]),
+        "with": Server(host, workdir / "with", content, args.server_threads, ["--history", "--feedback-rate", "1000000"]),
+    }
+    tallies = {name: HistoryTally() for name in servers}
+    seconds = {name: 0.0 for name in servers}
+    try:
+        for name, server in servers.items():
+            print(f"load.py: starting hvkb serve {name} history on {host}:{server.port} ...", file=sys.stderr)
+            server.wait_ready()
+            # Warm up outside the measurement: the first drafts load the drafter (seconds, in every server alike).
+            history_client(Run(host, server.port), HistoryTally(), -1, WARM_UP_SECONDS)
+        cpu = {name: server.cpu_seconds() for name, server in servers.items()}
+        before = stored_rows(servers["with"].home)  # the warm-up's rows
+        rounds = max(1, args.history_rounds)
+        for n in range(rounds):
+            for name in (("without", "with") if n % 2 == 0 else ("with", "without")):
+                run = Run(host, servers[name].port)
+                share = args.seconds / rounds
+                threads = [threading.Thread(target=history_client, args=(run, tallies[name], args.seed * 1000 + i + 100 * n,
+                                                                         share), daemon=True)
+                           for i in range(args.clients)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                seconds[name] += run.now()
+        for name, server in servers.items():
+            end = server.cpu_seconds()
+            cpu[name] = end - cpu[name] if end is not None and cpu[name] is not None else None
+        after = stored_rows(servers["with"].home)
+        stored = {k: after[k] - before[k] for k in after}
+    finally:
+        for server in servers.values():
+            server.stop()
+    data = {"clients": args.clients, "seconds_each": round(args.seconds, 1), "rounds": args.history_rounds}
+    for name, tally in tallies.items():
+        data[name] = summarize(tally.records, seconds[name])
+    sent = {"drafts": tallies["with"].drafts, "feedback": tallies["with"].feedback}
+    data["rows"] = {"sent": sent, "stored": stored,
+                    "lost": {k: sent[k] - stored[k] for k in sent}}
+    a, b = data["without"].get("answer", {}), data["with"].get("answer", {})
+    ratios = {k: round(b[k] / a[k], 3) if a.get(k) else None for k in ("p50_ms", "p95_ms", "p99_ms")}
+    if a.get("requests") and b.get("requests"):
+        ratios["rps"] = round(b["rps"] / a["rps"], 3) if a["rps"] else None
+    data["draft_latency_ratio"] = ratios
+    # Server CPU per draft (its feedback post included): what history costs, apart from queueing.
+    per_draft = {name: round(1000 * cpu[name] / data[name]["answer"]["requests"], 2)
+                 if cpu.get(name) is not None and data[name].get("answer", {}).get("requests") else None
+                 for name in servers}
+    data["server_cpu_ms_per_draft"] = per_draft
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"hvkb history load: {args.clients} clients drafting and rating, {args.seconds:g} s per server "
+              f"in {args.history_rounds} alternating rounds")
+        print(f"{'drafts (POST /answer)':24} {'without':>10} {'with':>10} {'ratio':>7}")
+        for key, label in (("requests", "requests"), ("rps", "drafts/s"), ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"),
+                           ("p99_ms", "p99 ms"), ("errors", "errors")):
+            ratio = ratios.get(key) if key in ratios else None
+            print(f"  {label:22} {a.get(key, 0):>10} {b.get(key, 0):>10} {ratio if ratio is not None else '':>7}")
+        if None not in per_draft.values():
+            print(f"  {'server CPU ms/draft':22} {per_draft['without']:>10} {per_draft['with']:>10} "
+                  f"{round(per_draft['with'] / per_draft['without'], 3) if per_draft['without'] else '':>7}")
+        fb = data["with"].get("feedback", {})
+        print(f"feedback (POST /feedback, with history): {fb.get('requests', 0)} posts, p50 {fb.get('p50_ms')} ms, "
+              f"p95 {fb.get('p95_ms')} ms, errors {fb.get('errors', 0)}")
+        print(f"rows: drafts sent {sent['drafts']} stored {stored['drafts']} (lost {data['rows']['lost']['drafts']}); "
+              f"feedback sent {sent['feedback']} stored {stored['feedback']} (lost {data['rows']['lost']['feedback']})")
+        for name in servers:
+            odd = {k: v for e, s in data[name].items() if e != "all" and (name == "with" or e != "feedback")
+                   for k, v in s["outcomes"].items() if not k.startswith("2")}
+            if odd:
+                print(f"  {name} history failures: {odd}")
+    lost = any(v != 0 for v in data["rows"]["lost"].values())
+    errors = data["with"]["all"]["errors"] or data["without"].get("answer", {}).get("errors", 0)
+    slow = ratios.get("p50_ms") is not None and ratios["p50_ms"] > MAX_LATENCY_RATIO
+    if slow:
+        print(f"load.py: drafting p50 with history is {ratios['p50_ms']:.2f}x the run without "
+              f"(the limit is {MAX_LATENCY_RATIO})", file=sys.stderr)
+    return 1 if lost or errors or slow else 0
+
+
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
@@ -495,6 +684,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--soak", action="store_true",
                    help="random 8-64 word searches instead of the fixed mix, and the server's memory sampled "
                         f"every {RSS_EVERY:.0f} s (needs --start-server); e.g. --soak --seconds 600")
+    p.add_argument("--history-check", action="store_true",
+                   help="start two servers, without and with history, and drive each with --clients browser-like "
+                        "clients that draft (POST /answer) and rate the draft (POST /feedback) for --seconds, in "
+                        "alternating rounds; check the rows stored equal those acknowledged (0 lost) and print "
+                        f"drafting latency side by side (exit 1 above {MAX_LATENCY_RATIO}x)")
+    p.add_argument("--history-rounds", type=int, default=HISTORY_ROUNDS, help="rounds per server for --history-check")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     args = p.parse_args(argv)
@@ -514,11 +709,15 @@ def main(argv: list[str] | None = None) -> int:
     if any(not 0 <= t < args.seconds for t in args.rebuild_at):
         p.error("every --rebuild-at must be within the run")
 
+    if args.history_check and (args.rebuild_at or args.edit_at or args.soak):
+        p.error("--history-check starts its own servers: no --rebuild-at, --edit-at or --soak with it")
     workdir = Path(tempfile.mkdtemp(prefix="hvkb-load-"))
     server = None
     try:
         content = workdir / "content"
         shutil.copytree(args.content, content)
+        if args.history_check:
+            return run_history_check(args, host, workdir, content)
         if args.start_server:
             server = Server(host, workdir, content, args.server_threads)
             port, index = server.port, server.index

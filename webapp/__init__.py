@@ -52,6 +52,9 @@ def _defaults() -> dict:
         "INDEX_RECHECK_SECONDS": 1.0,
         # Prefix for links inside drafted answers ("https://kb.example.org"); "" keeps them relative.
         "PUBLIC_BASE_URL": "",
+        # Drafts, searches and feedback are kept in HOME_DIR/history.sqlite3 (kb.history) unless this is off.
+        "HISTORY": True,
+        "HOME_DIR": None,
     }
 
 
@@ -98,12 +101,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["kb"] = KbHolder(app.config["CONTENT_DIR"], app.config["INDEX_DIR"],
                                     recheck_seconds=app.config["INDEX_RECHECK_SECONDS"])
 
-    from webapp import api, display, errors, views
+    from kb.history import open_history
+    from webapp import api, display, errors, history_views, views
     from webapp.errors import wants_json
+
+    # An app given its own index folder but no data folder (a test, a deployment) keeps no history
+    # rather than write into the user's data folder.
+    if app.config["HOME_DIR"] is None and "INDEX_DIR" not in (test_config or {}):
+        app.config["HOME_DIR"] = str(Settings().home_dir)
+    app.extensions["history"] = open_history(app.config["HOME_DIR"], enabled=history_views.switch(app.config["HISTORY"]),
+                                             off_reason="history is off (hvkb serve --no-history or HVKB_HISTORY=off)")
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
+    history_views.register(app)
     errors.register(app)
     display.register(app)
 

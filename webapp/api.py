@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from kb.errors import QueryError, UnknownDocumentError
+from webapp.history_views import record_draft, record_search
 from webapp.holder import current_kb
 from webapp.params import ID_RE, run_search, search_params
 
@@ -18,14 +19,18 @@ health = Blueprint("health", __name__)
 def search():
     """``GET /api/search?q=&limit=&topic=&kind=&version=&page=`` -> the SearchResult dict."""
     params = search_params(request.args, current_app.config["SEARCH_LIMIT"], current_app.config["MAX_QUERY_CHARS"])
-    return jsonify(run_search(current_kb(), params).to_dict())
+    result = run_search(current_kb(), params)
+    if params.page == 1:
+        record_search(params.q, result.total, "api")
+    return jsonify(result.to_dict())
 
 
 @bp.post("/answer")
 def answer():
     """``POST /api/answer`` with ``{"question": "...", "id": optional}`` -> the Draft dict.
 
-    Computes a draft and changes no state, so there is nothing for a CSRF token to protect.
+    With history on, the draft is kept. No CSRF token: a page on another site cannot send a JSON
+    body (its Content-Type needs a CORS preflight this app never grants).
     """
     try:
         payload = request.get_json(silent=True) if request.is_json else None
@@ -46,7 +51,9 @@ def answer():
     draft = answer_question(current_kb(), question, question_id=question_id,
                             max_chars=current_app.config["MAX_QUESTION_CHARS"],
                             base_url=current_app.config["PUBLIC_BASE_URL"])
-    return jsonify(draft.to_dict())
+    data = draft.to_dict()
+    record_draft(question, data, "api")
+    return jsonify(data)
 
 
 @bp.get("/articles/<doc_id>")

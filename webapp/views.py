@@ -12,6 +12,7 @@ from kb.text import slugify
 from kb.versions import ALL_VERSIONS
 from webapp.display import hit_rows
 from webapp.errors import kb_status
+from webapp.history_views import record_draft, record_search
 from webapp.holder import current_kb
 from webapp.params import ID_RE, SearchParams, clean_text, run_search, search_params
 
@@ -65,6 +66,8 @@ def search():
         result = run_search(kb_index, params)
     except QueryError as exc:
         return render_template("views/search.html", params=params, **{**context, "error": str(exc)}), 400
+    if params.page == 1:  # the next pages of one search are not searches of their own
+        record_search(params.q, result.total, "web")
     rows, common_versions = hit_rows(result.hits, kb_index.corpus, result.query, result.corrections)
     last_page = max(1, -(-result.total // result.limit))
     return render_template("views/search.html", params=params, **{**context, "result": result}, rows=rows,
@@ -90,8 +93,8 @@ def article(doc_id: str):
 def answer():
     """The draft-an-answer form and its result.
 
-    The POST only computes a draft from the posted text and changes no state on the server, so a
-    forged cross-site POST gains nothing: no CSRF token is needed.
+    With history on, the draft is kept (:func:`webapp.history_views.record_draft`) only when the form
+    carries this session's CSRF token: a forged cross-site POST gets a draft but stores nothing.
     """
     max_chars = current_app.config["MAX_QUESTION_CHARS"]
     if request.method != "POST":  # GET, and HEAD (which Flask adds to GET routes): the empty form, never a draft
@@ -105,8 +108,9 @@ def answer():
     except (QueryError, InputTooLargeError) as exc:
         return render_template("views/answer.html", question=question, draft=None, error=str(exc),
                                max_chars=max_chars), kb_status(exc)
-    return render_template("views/answer.html", question=question, draft=draft.to_dict(), error=None,
-                           max_chars=max_chars)
+    data = draft.to_dict()
+    return render_template("views/answer.html", question=question, draft=data, error=None, max_chars=max_chars,
+                           draft_id=record_draft(question, data, "web"))
 
 
 @bp.get("/topics")
