@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,20 +35,29 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """The real app under waitress on 127.0.0.1 and a free port, in a background thread."""
+@contextmanager
+def serving(tmp_path_factory, **config):
+    """The real app over the shipped content (``config`` added to its settings) under waitress on
+    127.0.0.1 and a free port, in a background thread; yields the app and its base URL."""
     from waitress.server import create_server
 
     index_dir = tmp_path_factory.mktemp("browser-index")
     build_index(load_corpus(CONTENT), index_dir)
-    app = create_app({"CONTENT_DIR": str(CONTENT), "INDEX_DIR": str(index_dir)})
+    app = create_app({"CONTENT_DIR": str(CONTENT), "INDEX_DIR": str(index_dir), **config})
     server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="hvkb-test")
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    try:
+        yield app, f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    with serving(tmp_path_factory) as (_app, url):
+        yield url
 
 
 @pytest.fixture(scope="module")

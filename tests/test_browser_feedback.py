@@ -2,23 +2,10 @@
 the Review page, a proposal produced. Reuses the browser and helpers of tests/test_browser.py."""
 from __future__ import annotations
 
-import os
-import threading
-
 import pytest
 
-from kb.content import load_corpus
-from kb.index import build_index
-from webapp import create_app
-from test_browser import (CHROMEDRIVER, CHROMIUM, CONTENT, PHONE_WIDTH, QUESTION, WAIT_SECONDS,  # noqa: F401
-                          _csp_violations, _overflow, _phone, _screenshot, browser)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and not os.environ.get("HVKB_REQUIRE_BROWSER"),
-                       reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)"),
-]
+from test_browser import (PHONE_WIDTH, QUESTION, WAIT_SECONDS, _csp_violations, _overflow, _phone,  # noqa: F401
+                          _screenshot, browser, pytestmark, serving)
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +15,9 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory, home):
-    """The real app with history on (a data folder of its own) under waitress on 127.0.0.1."""
-    from waitress.server import create_server
-
-    index_dir = tmp_path_factory.mktemp("browser-feedback-index")
-    build_index(load_corpus(CONTENT), index_dir)
-    app = create_app({"CONTENT_DIR": str(CONTENT), "INDEX_DIR": str(index_dir), "HOME_DIR": str(home)})
-    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="hvkb-test")
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    """The real app with history on (a data folder of its own)."""
+    with serving(tmp_path_factory, HOME_DIR=str(home)) as (app, url):
+        yield url
     app.extensions["history"].close()
 
 
