@@ -20,6 +20,9 @@ from kb.text import words
 from kb.versions import covers, server_equivalent
 
 POOL = 20               # candidates described per question, by fused retrieval score
+# A word of a snippet's title or phrasings that at most this share of its topic's snippets use tells it
+# from its siblings ("Linux" among the Enhanced Session snippets); 0.1-0.5 all helped in cross-validation.
+DISTINCT_SHARE = 0.25
 FOCUS_POOL = 5          # ...plus the best few for the focus alone
 SEMANTIC_POOL = 5       # ...and, with the semantic features on, the question's nearest few by meaning
 TRIED_SHARE = 0.5       # a snippet whose title is this much inside what the asker has tried is not offered
@@ -30,10 +33,12 @@ _SWITCHED_OFF = re.compile(r"\b(?:turn(?:ed)?|switch(?:ed)?|set) (?:(?:it|them|t
 
 # Matching signals that are also given relative to the question's best candidate ("_rel" = value minus
 # the pool's maximum): a candidate far behind the best of its question is unlikely, whatever its value.
-RELATIVE = ("fuzzy", "focus_fuzzy", "bm25", "coverage", "rare_coverage", "focus_coverage", "title_coverage")
+RELATIVE = ("fuzzy", "focus_fuzzy", "bm25", "coverage", "rare_coverage", "focus_coverage", "title_coverage",
+            "distinct_coverage")
 FEATURES = (
     "bm25", "bm25_rank", "focus_bm25", "fuzzy", "focus_fuzzy", "fused", "topic_share", "parent_rank",
-    "coverage", "rare_coverage", "focus_coverage", "title_coverage", "version_fit", "when_agree", "code_match", "topic_named",
+    "coverage", "rare_coverage", "focus_coverage", "title_coverage", "distinct_coverage", "version_fit", "when_agree",
+    "code_match", "topic_named",
     "q_hyperv", "q_other_product", "q_virtualization", "q_short", "q_density",
     *(f"{name}_rel" for name in RELATIVE),
 )
@@ -62,6 +67,7 @@ class SnippetTexts:
         self.all: dict[str, frozenset[str]] = {}
         self.lower: dict[str, str] = {}
         self.df: dict[str, int] = {}
+        by_topic: dict[str, list[str]] = {}
         for s in corpus.snippets.values():
             text = " ".join([s.title, *s.questions, s.answer])
             self.title[s.id] = _stems(s.title)
@@ -69,7 +75,21 @@ class SnippetTexts:
             self.lower[s.id] = text.lower()
             for st in self.all[s.id]:
                 self.df[st] = self.df.get(st, 0) + 1
+            by_topic.setdefault(s.topic, []).append(s.id)
         self.n = max(len(corpus.snippets), 1)
+        # Per snippet, the words of its title and phrasings few of its topic's snippets use, weighted by
+        # how rare they are within the topic: what tells it from its siblings.
+        self.distinct: dict[str, dict[str, float]] = {}
+        for sids in by_topic.values():
+            topic_df: dict[str, int] = {}
+            for sid in sids:
+                for st in self.all[sid]:
+                    topic_df[st] = topic_df.get(st, 0) + 1
+            limit = max(1, int(len(sids) * DISTINCT_SHARE))
+            for sid in sids:
+                s = corpus.snippets[sid]
+                self.distinct[sid] = {st: math.log(1.0 + len(sids) / topic_df.get(st, 0.5))
+                                      for st in _stems(" ".join([s.title, *s.questions])) if topic_df.get(st, 0) <= limit}
 
     def idf(self, stem: str) -> float:
         """Rarer stems say more about what is asked: log(1 + N / (1 + snippets with it))."""
@@ -91,6 +111,12 @@ def pool(c: Candidates, corpus) -> list[str]:
         if sid in corpus.snippets and sid not in out:
             out.append(sid)
     return out
+
+
+def _weighted_share(weights: dict[str, float], present: frozenset[str]) -> float:
+    """The weight of the words in ``present`` over the weight of them all (0 when there are none)."""
+    total = sum(weights.values())
+    return sum(w for st, w in weights.items() if st in present) / total if total else 0.0
 
 
 def already_tried(title_stems: frozenset[str], tried_stems: frozenset[str]) -> bool:
@@ -182,6 +208,7 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
             "rare_coverage": sum(idf[st] for st in q_all & s_all) / idf_total,
             "focus_coverage": len(q_focus & s_all) / len(q_focus) if q_focus else 0.0,
             "title_coverage": len(s_title & q_all) / len(s_title) if s_title else 0.0,
+            "distinct_coverage": _weighted_share(texts.distinct[sid], q_all),
             "version_fit": version_fit,
             "when_agree": float(agreement(when, known)),
             "code_match": code_match,

@@ -138,3 +138,18 @@ def test_an_order_model_decides_the_order_and_the_first_keeps_its_probability():
     assert Ranker.from_dict(r.to_dict()) == r
     without = Ranker(FEATURES, (0.0,) * n, (1.0,) * n, tuple(coef), -1.0)
     assert [c.snippet.id for _p, c in without.rank([a, b])] == ["a", "b"]
+
+
+def test_distinct_coverage_tells_a_snippet_from_its_siblings(real_index):
+    """The words of a snippet's title and phrasings that few snippets of its topic use: a question that
+    has them covers more of that snippet than of its siblings."""
+    from kb.features import snippet_texts
+
+    t = snippet_texts(real_index)
+    linux, policy = t.distinct["enhanced-session-linux"], t.distinct["enhanced-session-host-policy"]
+    assert "ubuntu" in linux and "ubuntu" not in policy
+    q = _stems("Enhanced session stays greyed out for my Ubuntu 22.04 guest, which xrdp setup does it need?")
+    from kb.features import _weighted_share
+
+    assert _weighted_share(linux, q) > _weighted_share(policy, q)
+    assert _weighted_share({}, q) == 0.0
