@@ -35,12 +35,18 @@ _SWITCHED_OFF = re.compile(r"\b(?:turn(?:ed)?|switch(?:ed)?|set) (?:(?:it|them|t
 # the pool's maximum): a candidate far behind the best of its question is unlikely, whatever its value.
 RELATIVE = ("fuzzy", "focus_fuzzy", "bm25", "coverage", "rare_coverage", "focus_coverage", "title_coverage",
             "distinct_coverage")
+# How far a candidate is ahead of the best other one of its question ("_lead" = value minus that): for the
+# first, its lead. They say how sure a question's best answer is, so they feed only the confidence model
+# (kb.ranker: ``order`` gives them no weight); in the order model they cost hit@1.
+LEAD = ("fused",)
+CONFIDENCE_ONLY = tuple(f"{name}_lead" for name in LEAD)
 FEATURES = (
     "bm25", "bm25_rank", "focus_bm25", "fuzzy", "focus_fuzzy", "fused", "topic_share", "parent_rank",
     "coverage", "rare_coverage", "focus_coverage", "title_coverage", "distinct_coverage", "version_fit", "when_agree",
     "code_match", "topic_named",
     "q_hyperv", "q_other_product", "q_virtualization", "q_short", "q_density",
     *(f"{name}_rel" for name in RELATIVE),
+    *CONFIDENCE_ONLY,
 )
 
 
@@ -222,4 +228,9 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
         top = max((c.features[name] for c in out), default=0.0)
         for c in out:
             c.features[f"{name}_rel"] = c.features[name] - top
+    for name in LEAD + (("sem",) if semantic else ()):
+        values = sorted((c.features[name] for c in out), reverse=True)
+        for c in out:
+            best_other = values[1] if c.features[name] == values[0] and len(values) > 1 else values[0]
+            c.features[f"{name}_lead"] = c.features[name] - best_other if len(values) > 1 else 0.0
     return out

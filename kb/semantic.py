@@ -1,11 +1,12 @@
 """Semantic similarity between a question and each snippet, from static word vectors (optional).
 
 With the ``semantic`` extra installed (``pip install "hvkb[semantic]"``: the ``wordllama`` package,
-whose 256-dimension vectors ship inside it), the drafter adds two features per candidate: the cosine
-similarity of the pasted question to the snippet (title, phrasings and answer), and that minus the
-best of its pool. They catch a problem told in other words than the snippet's ("enhanced mode grey
+whose 256-dimension vectors ship inside it), the drafter adds three features per candidate: the
+cosine similarity of the pasted question to the snippet (title, phrasings and answer), that minus the
+best of its pool, and its lead over the best other (for the confidence only); the question's nearest
+snippets also join the candidates. They catch a problem told in other words than the snippet's ("enhanced mode grey
 out" for "Enhanced Session ... Linux guests"). Without the package, or with ``HVKB_SEMANTIC=off``, the
-drafter runs on its lexical features and the weights trained without these two.
+drafter runs on its lexical features and the weights trained without these.
 
 Static vectors cost little: every snippet of the shipped KB is embedded in about 10 ms when an index
 is first used (kept on the opened index, so nothing is stored at build time), a question in well under
@@ -18,7 +19,8 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-FEATURES = ("sem", "sem_rel")
+FEATURES = ("sem", "sem_rel", "sem_lead")   # "sem_lead" feeds the confidence model only (kb.features.LEAD)
+CONFIDENCE_ONLY = ("sem_lead",)
 MAX_CHARS = 1500          # the paste is embedded by its first characters, like the vectors were fitted
 ENV = "HVKB_SEMANTIC"     # "off" turns the semantic features off even when the package is installed
 

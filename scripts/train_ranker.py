@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import kb  # noqa: E402
 from kb.facts import clean_question, detect_facts  # noqa: E402
 from kb import semantic  # noqa: E402
-from kb.features import FEATURES, describe  # noqa: E402
+from kb.features import CONFIDENCE_ONLY, FEATURES, describe  # noqa: E402
 from kb.focus import find_focus  # noqa: E402
 from kb.ranker import Ranker  # noqa: E402
 from kb.retrieval import retrieve  # noqa: E402
@@ -62,6 +62,7 @@ CONFIDENCE_ALSO_WEIGHT = 0.1
 SEMANTIC = semantic.enabled()
 if SEMANTIC:
     FEATURES = FEATURES + semantic.FEATURES
+    CONFIDENCE_ONLY = CONFIDENCE_ONLY + semantic.CONFIDENCE_ONLY
 
 
 @dataclass
@@ -190,24 +191,29 @@ def folds_of(questions: list[Question], k: int) -> list[list[int]]:
 
 
 def fit(questions: list[Question], c: float, confidence_extra=()) -> Ranker:
-    """A logistic regression over every candidate of ``questions``; with ``confidence_extra``, a second
-    one over those and ``confidence_extra`` gives the probability, the first only the order."""
-    model = _fit_one(questions, c)
-    if not confidence_extra:
-        return model
+    """Two logistic regressions over every candidate: the order on ``questions`` alone and without the
+    confidence-only features (how far a candidate leads its question), the probability on ``questions``
+    and ``confidence_extra`` with every feature."""
+    keep = [i for i, name in enumerate(FEATURES) if name not in CONFIDENCE_ONLY]
+    order_model = _fit_one(questions, c, keep)
     conf = _fit_one(list(questions) + list(confidence_extra), c)
     # The order model's weights, re-expressed on the confidence model's standardisation (the means only
-    # shift every candidate of a question alike, so they do not change the order).
-    order = tuple(w / so * sc for w, so, sc in zip(model.coef, model.scale, conf.scale))
-    return Ranker(conf.features, conf.mean, conf.scale, conf.coef, conf.intercept, order=order)
+    # shift every candidate of a question alike, so they do not change the order); 0 for the others.
+    order = [0.0] * len(FEATURES)
+    for w, so, i in zip(order_model.coef, order_model.scale, keep):
+        order[i] = w / so * conf.scale[i]
+    return Ranker(conf.features, conf.mean, conf.scale, conf.coef, conf.intercept, order=tuple(order))
 
 
-def _fit_one(questions: list[Question], c: float) -> Ranker:
-    """A logistic regression over every candidate of ``questions`` (standardised features)."""
+def _fit_one(questions: list[Question], c: float, columns: list[int] | None = None) -> Ranker:
+    """A logistic regression over every candidate of ``questions`` (standardised features; only
+    ``columns`` of them when given)."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    x = np.array([v for q in questions for v in q.x], dtype=float)
+    columns = list(range(len(FEATURES))) if columns is None else columns
+    names = tuple(FEATURES[i] for i in columns)
+    x = np.array([[v[i] for i in columns] for q in questions for v in q.x], dtype=float).reshape(-1, len(columns))
     y = np.array([t for q in questions for t in q.y], dtype=int)
     w = np.array([q.weight for q in questions for _t in q.y], dtype=float)
     mean = x.mean(axis=0)
@@ -215,9 +221,9 @@ def _fit_one(questions: list[Question], c: float) -> Ranker:
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=c, max_iter=2000)
     if y.min() == y.max():  # a fold without any positive: nothing to learn, predict the base rate
-        return Ranker(FEATURES, tuple(mean), tuple(scale), tuple(0.0 for _ in FEATURES), -6.0)
+        return Ranker(names, tuple(mean), tuple(scale), tuple(0.0 for _ in names), -6.0)
     model.fit((x - mean) / scale, y, sample_weight=w)
-    return Ranker(FEATURES, tuple(mean), tuple(scale), tuple(float(w) for w in model.coef_[0]),
+    return Ranker(names, tuple(mean), tuple(scale), tuple(float(w) for w in model.coef_[0]),
                   float(model.intercept_[0]))
 
 

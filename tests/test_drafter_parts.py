@@ -153,3 +153,28 @@ def test_distinct_coverage_tells_a_snippet_from_its_siblings(real_index):
 
     assert _weighted_share(linux, q) > _weighted_share(policy, q)
     assert _weighted_share({}, q) == 0.0
+
+
+def test_lead_features_feed_the_confidence_only(real_index):
+    """How far the best candidate leads the others says how sure the draft is, not which is best: the
+    shipped order model gives those features no weight."""
+    from kb import semantic
+    from kb.facts import clean_question, detect_facts
+    from kb.features import CONFIDENCE_ONLY, describe
+    from kb.focus import find_focus
+    from kb.ranker import SEMANTIC_WEIGHTS_FILE, WEIGHTS_FILE, load_ranker
+    from kb.retrieval import retrieve
+
+    q = clean_question("Two node Windows Server 2019 cluster, do I need a witness for quorum?")
+    focus, facts = find_focus(q), detect_facts(q)
+    cands = describe(real_index, q, focus, facts, retrieve(real_index, q, focus.text))
+    best = max(c.features["fused"] for c in cands)
+    for c in cands:
+        lead = c.features["fused_lead"]
+        assert (lead >= 0) if c.features["fused"] == best else (lead == c.features["fused"] - best)
+    for path in (WEIGHTS_FILE, SEMANTIC_WEIGHTS_FILE):
+        r = load_ranker(path)
+        quiet = set(CONFIDENCE_ONLY) | set(semantic.CONFIDENCE_ONLY)
+        assert r.order is not None
+        assert all(w == 0.0 for name, w in zip(r.features, r.order) if name in quiet), path.name
+        assert any(r.coef[r.features.index(name)] != 0.0 for name in quiet if name in r.features), path.name
