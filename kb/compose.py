@@ -237,24 +237,30 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                    "forum or documentation is the better place for it."]
     else:
         seen: list[str] = []
-        context: dict[str, str] = {}   # per article, its closest snippet: which reference to link
+        closest: dict[str, object] = {}   # per article, its closest snippet: named, and picks the reference
         for s in sources:
             art_id = s.id if s.kind == "article" else (corpus.snippets[s.id].article if s.id in corpus.snippets else None)
             if art_id and art_id in corpus.articles and art_id not in seen:
                 seen.append(art_id)
-            if s.id in corpus.snippets and art_id not in context:
-                context[art_id] = f"{corpus.snippets[s.id].title} {corpus.snippets[s.id].answer}"
+            if s.id in corpus.snippets and art_id not in closest:
+                closest[art_id] = corpus.snippets[s.id]
         nearest = [corpus.articles[a] for a in seen[:MAX_LINKS]]
         if nearest:
-            md += ["", "The closest articles I have are:"]
+            # The closest snippet's title says what the nearest answer is about, so a reader can tell at
+            # a glance whether it fits; its text is not given as an answer.
+            md += ["", "The closest I have, in case it fits:"]
             for art in nearest:
+                sn = closest.get(art.id)
+                about = f"**{sn.title}**" if sn is not None else art.title
                 if base_url:
-                    md.append(f"- [{art.title}]({hvkb_link(base_url, art.id)})")
+                    link = hvkb_link(base_url, art.id, f"snippet-{sn.id}" if sn is not None else None)
+                    md.append(f"- {about} ([read it]({link}))")
                 elif art.references:
-                    ref = best_references(art, question, 1, answer=context.get(art.id, ""))[0]
-                    md.append(f"- {art.title} (see [{ref.title}]({ref.url}))")
+                    context = f"{sn.title} {sn.answer}" if sn is not None else ""
+                    ref = best_references(art, question, 1, answer=context)[0]
+                    md.append(f"- {about} (see [{ref.title}]({ref.url}))")
                 else:
-                    md.append(f"- {art.title}")
+                    md.append(f"- {about}")
         # Ask for the exact error only when the paste reports a failure without quoting it: never for
         # what the paste already gives (an error code, event ID or quoted error), nor for a question
         # about design or support ("can I extend replication to Azure?"), which has no error.

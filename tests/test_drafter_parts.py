@@ -79,11 +79,13 @@ def test_abstention_names_the_closest_articles_with_public_links(real_index):
     q = "do I need a witness for a 2 node cluster"
     d = answer_question(real_index, q, ranker=never)
     assert not d.answerable and "could not find a confident answer" in d.draft
-    assert "The closest articles I have are:" in d.draft and "quorum" in d.draft.lower()
+    assert "The closest I have, in case it fits:" in d.draft and "quorum" in d.draft.lower()
+    # The nearest snippet is named by its title, so a reader sees at once whether it fits.
+    assert f"**{real_index.corpus.snippets['quorum-two-node-witness'].title}**" in d.draft
     assert "](/articles/" not in d.draft                   # no site-relative link without a public base URL
     assert "(see [" in d.draft and "](https://" in d.draft  # the article's public reference instead
     hosted = answer_question(real_index, q, ranker=never, base_url="https://kb.example.org")
-    assert "](https://kb.example.org/articles/quorum)" in hosted.draft
+    assert "](https://kb.example.org/articles/quorum#snippet-quorum-two-node-witness)" in hosted.draft
     assert answer_question(real_index, q).answerable       # the shipped threshold answers it
 
 
