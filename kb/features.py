@@ -44,7 +44,7 @@ FEATURES = (
     "bm25", "bm25_rank", "focus_bm25", "fuzzy", "focus_fuzzy", "fused", "topic_share", "parent_rank",
     "coverage", "rare_coverage", "focus_coverage", "title_coverage", "distinct_coverage", "version_fit", "when_agree",
     "code_match", "topic_named",
-    "q_hyperv", "q_other_product", "q_virtualization", "q_short", "q_density",
+    "q_hyperv", "q_other_product", "q_virtualization", "q_density",
     *(f"{name}_rel" for name in RELATIVE),
     *CONFIDENCE_ONLY,
 )
@@ -170,7 +170,6 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
         "q_hyperv": float(facts.mentions_hyperv),
         "q_other_product": float(bool(facts.other_hypervisors) and not facts.mentions_hyperv),
         "q_virtualization": float(facts.mentions_virtualization),
-        "q_short": float(c.content_words < 4),
         "q_density": min(c.top_bm25 / max(8.0 * min(c.search_words, 12), 1.0), 1.0),
     }
     ids = pool(c, corpus)
