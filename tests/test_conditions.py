@@ -46,3 +46,22 @@ def test_parse_when_normalises_yaml_values(raw, expected):
 def test_shipped_cpu_snippets_carry_their_vendor_condition(real_corpus):
     assert real_corpus.snippets["cpu-compatibility-intel-amd"].when_map == {"cpu_vendor": "mixed"}
     assert real_corpus.snippets["cpu-compatibility-migration-error"].when_map == {"cpu_vendor": "same"}
+
+
+def test_cluster_and_linux_snippets_carry_their_condition(real_corpus):
+    """Every quorum, CSV and cluster-resiliency snippet holds only in a cluster, and every Linux-guest
+    snippet only for Linux guests: a standalone-host question never gets a quorum answer."""
+    for s in real_corpus.snippets.values():
+        if s.topic in ("quorum", "cluster-shared-volumes", "cluster-resiliency"):
+            assert s.when_map.get("cluster") == "yes", s.id
+        if s.topic == "linux-guests":
+            assert s.when_map.get("guest") == "linux", s.id
+
+
+def test_a_standalone_host_never_gets_a_cluster_only_answer(real_index):
+    from kb.answer import answer_question
+
+    d = answer_question(real_index, "Single host, not clustered, Windows Server 2022: what happens to my VMs "
+                                    "when the witness share goes offline?")
+    topics = {real_index.corpus.snippets[s.id].topic for s in d.sources if s.id in real_index.corpus.snippets}
+    assert not topics & {"quorum", "cluster-shared-volumes", "cluster-resiliency"}, topics
