@@ -86,11 +86,19 @@ class SnippetTexts:
         # Per snippet, the words of its title and phrasings few of its topic's snippets use, weighted by
         # how rare they are within the topic: what tells it from its siblings.
         self.distinct: dict[str, dict[str, float]] = {}
+        self.telling_when: dict[str, dict[str, str]] = {}
         for sids in by_topic.values():
             topic_df: dict[str, int] = {}
             for sid in sids:
                 for st in self.all[sid]:
                     topic_df[st] = topic_df.get(st, 0) + 1
+            # The `when` conditions that tell a snippet from some of its siblings: agreeing with one says
+            # more than the topic does ("cpu_vendor: mixed" among processor answers), unlike a condition
+            # every sibling carries ("cluster: yes" on every quorum snippet).
+            for sid in sids:
+                when = corpus.snippets[sid].when_map
+                self.telling_when[sid] = {k: v for k, v in when.items()
+                                          if any(corpus.snippets[o].when_map.get(k) != v for o in sids)}
             limit = max(1, int(len(sids) * DISTINCT_SHARE))
             for sid in sids:
                 s = corpus.snippets[sid]
@@ -215,7 +223,7 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
             "title_coverage": len(s_title & q_all) / len(s_title) if s_title else 0.0,
             "distinct_coverage": _weighted_share(texts.distinct[sid], q_all),
             "version_fit": version_fit,
-            "when_agree": float(agreement(when, known)),
+            "when_agree": float(agreement(texts.telling_when[sid], known)),
             "code_match": code_match,
             "topic_named": float(s.topic in named),
             **question_level,

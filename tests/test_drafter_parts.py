@@ -180,3 +180,20 @@ def test_lead_features_feed_the_confidence_only(real_index):
         assert r.order is not None
         assert all(w == 0.0 for name, w in zip(r.features, r.order) if name in quiet), path.name
         assert any(r.coef[r.features.index(name)] != 0.0 for name in quiet if name in r.features), path.name
+
+
+def test_agreeing_with_a_condition_every_sibling_has_says_nothing(real_index):
+    """A question that names a cluster agrees with every quorum snippet's `cluster: yes`; that must not
+    lift them all (the issue's Xeon E5 / Xeon Gold cluster question fell under the threshold when it
+    did). Only conditions that tell a snippet from some siblings count as agreement."""
+    from kb.features import snippet_texts
+
+    t = snippet_texts(real_index)
+    assert t.telling_when["quorum-two-node-witness"] == {}
+    assert t.telling_when["cpu-compatibility-intel-amd"] == {"cpu_vendor": "mixed"}
+    from kb.answer import answer_question
+
+    d = answer_question(real_index, "We have two Hyper-V 2019 hosts in a cluster, one with Xeon E5 v4 and one "
+                                    "with Xeon Gold. Live migration fails saying the processor is not compatible")
+    assert d.answerable and d.sources[0].id == "cpu-compatibility-mixed-cluster"
+    assert "processor compatibility" in d.draft.lower()
