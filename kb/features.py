@@ -20,12 +20,12 @@ from kb.text import words
 from kb.versions import covers, server_equivalent
 
 POOL = 20               # candidates described per question, by fused retrieval score
-# A word of a snippet's title or phrasings that at most this share of its topic's snippets use tells it
-# from its siblings ("Linux" among the Enhanced Session snippets); 0.1-0.5 all helped in cross-validation.
-DISTINCT_SHARE = 0.25
 FOCUS_POOL = 5          # ...plus the best few for the focus alone
 SEMANTIC_POOL = 5       # ...and, with the semantic features on, the question's nearest few by meaning
 TRIED_SHARE = 0.5       # a snippet whose title is this much inside what the asker has tried is not offered
+# A word of a snippet's title or phrasings that at most this share of its topic's snippets use tells it
+# from its siblings ("Linux" among the Enhanced Session snippets); 0.1-0.5 all helped in cross-validation.
+DISTINCT_SHARE = 0.25
 # "turned it on" and the common slip "I have turn it on" read as "enabled", as snippet titles say it.
 _SWITCHED_ON = re.compile(r"\b(?:turn(?:ed)?|switch(?:ed)?|set) (?:(?:it|them|that|this) )?on\b|\bticked\b|"
                           r"\bchecked the box\b", re.I)
