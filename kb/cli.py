@@ -15,8 +15,7 @@ from pathlib import Path
 import click
 
 from kb.errors import KbError
-from kb.history import FEEDBACK_PER_MINUTE
-from kb.settings import SERVE_CHANNEL_TIMEOUT, SERVE_CONNECTION_LIMIT, Settings
+from kb.settings import FEEDBACK_PER_MINUTE, SERVE_CHANNEL_TIMEOUT, SERVE_CONNECTION_LIMIT, Settings
 
 
 class KbGroup(click.Group):

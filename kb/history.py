@@ -36,12 +36,6 @@ BUSY_TIMEOUT_SECONDS = 1.0
 # brings history back without a restart, and a persistent failure costs one attempt a minute.
 RETRY_SECONDS = 60.0
 
-# Feedback one client may post (enforced by the web app): a person rates a draft in seconds, not
-# several a second. A bucket of FEEDBACK_BURST refilled at FEEDBACK_PER_MINUTE lets one person go
-# through a few drafts quickly. `hvkb serve --feedback-rate` changes the rate.
-FEEDBACK_PER_MINUTE = 12
-FEEDBACK_BURST = 6
-
 # Opening checks a file up to this size page by page (a fraction of a second); a larger one is
 # checked by use: SQLite reports a damaged page when it reads it, and the store turns off then.
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
@@ -594,6 +588,6 @@ def parse_age(text: str) -> float:
     return {"": n, "d": n, "h": n / 24, "w": n * 7}[m.group(2).lower()]
 
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "FEEDBACK_BURST", "FEEDBACK_PER_MINUTE", "DraftRecord", "FeedbackRecord", "History", "HistoryInputError", "MIGRATIONS",
+__all__ = ["BUSY_TIMEOUT_SECONDS", "DraftRecord", "FeedbackRecord", "History", "HistoryInputError", "MIGRATIONS",
            "PurgeResult", "REASONS", "VERDICTS", "answer_ids_of", "check_feedback", "history_path", "iso_time",
            "open_history", "parse_age", "schema_version"]

@@ -17,6 +17,13 @@ MAX_QUERY_CHARS = 2_000
 SERVE_CONNECTION_LIMIT = 100
 SERVE_CHANNEL_TIMEOUT = 10
 
+# Feedback one client may post (enforced by the web app): a person rates a draft in seconds, not
+# several a second. A bucket of FEEDBACK_BURST refilled at FEEDBACK_PER_MINUTE lets one person go
+# through a few drafts quickly. `hvkb serve --feedback-rate` changes the rate. (Here, not in
+# kb.history, so the CLI's option default does not import the store at every start.)
+FEEDBACK_PER_MINUTE = 12
+FEEDBACK_BURST = 6
+
 
 def default_content_dir() -> Path:
     """Return the content shipped with the package (wheel) or the repository's ``content/``."""

@@ -26,7 +26,8 @@ from flask import (Blueprint, Flask, current_app, g, jsonify, make_response, red
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from kb.errors import KbError
-from kb.history import FEEDBACK_BURST, FEEDBACK_PER_MINUTE, REASONS, History, HistoryInputError
+from kb.history import REASONS, History, HistoryInputError
+from kb.settings import FEEDBACK_BURST, FEEDBACK_PER_MINUTE
 from webapp.errors import error_response
 from webapp.holder import current_kb
 from webapp.params import int_arg
