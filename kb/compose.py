@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from kb.content import Article, Corpus, Snippet
 from kb.facts import CLARIFYING_QUESTIONS, Facts
+from kb.focus import reports_failure
 from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 
 MAX_CLARIFYING = 3
@@ -264,8 +265,6 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
         # Ask for the exact error only when the paste reports a failure without quoting it: never for
         # what the paste already gives (an error code, event ID or quoted error), nor for a question
         # about design or support ("can I extend replication to Azure?"), which has no error.
-        from kb.focus import reports_failure
-
         clarifying = (["What exactly happens, with the exact error text or event ID?"]
                       if reports_failure(question) and not facts.has("error_code") else [])
         clarifying += _clarifying(needs, facts)

@@ -108,23 +108,18 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-_DEFAULT: Ranker | None = None
-
-
-_DEFAULT_SEMANTIC: Ranker | None = None
+_DEFAULTS: dict[bool, Ranker] = {}   # by whether the semantic features are on: loaded once each
 
 
 def default_ranker() -> Ranker:
     """The shipped model, loaded once: ``kb/ranker-semantic.json`` when the semantic features are on
     (:mod:`kb.semantic`), else ``kb/ranker.json``."""
-    global _DEFAULT, _DEFAULT_SEMANTIC
-    if semantic.enabled() and SEMANTIC_WEIGHTS_FILE.exists():
-        if _DEFAULT_SEMANTIC is None:
-            _DEFAULT_SEMANTIC = load_ranker(SEMANTIC_WEIGHTS_FILE)
-        return _DEFAULT_SEMANTIC
-    if _DEFAULT is None:
-        _DEFAULT = load_ranker(WEIGHTS_FILE)
-    return _DEFAULT
+    on = semantic.enabled()
+    ranker = _DEFAULTS.get(on)
+    if ranker is None:
+        path = SEMANTIC_WEIGHTS_FILE if on and SEMANTIC_WEIGHTS_FILE.exists() else WEIGHTS_FILE
+        ranker = _DEFAULTS[on] = load_ranker(path)
+    return ranker
 
 
 def load_ranker(path: Path) -> Ranker:

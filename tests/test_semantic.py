@@ -23,7 +23,7 @@ def fresh_model_cache():
 
     def reset():
         semantic._model.cache_clear()
-        r._DEFAULT = r._DEFAULT_SEMANTIC = None
+        r._DEFAULTS.clear()
 
     reset()
     yield
