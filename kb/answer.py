@@ -60,7 +60,7 @@ def _guard(a: Analysis) -> tuple[float | None, str | None]:
     if f.other_hypervisors and not f.mentions_hyperv:
         return 0.15, f"it is about {', '.join(f.other_hypervisors)}, not Hyper-V"
     if not f.mentions_virtualization and not f.mentions_hyperv:
-        return 0.3, "it does not look like a Hyper-V question"
+        return 0.3, "the question names neither Hyper-V nor a virtualization or clustering feature"
     if a.candidates.content_words < MIN_CONTENT_WORDS:
         return 0.3, "the question is too short to tell what is asked"
     return None, None
@@ -142,9 +142,12 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
     deciding = deciding_needs(top_whens, known)
     if confidence < ranker.threshold or reason is not None:
         used = [best]
-        needs = deciding + [n for n in ("os_version",) if n in best.snippet.needs]
+        # The version is worth asking for a failure; for a question about design the closest snippet's
+        # versions say nothing about what was asked.
+        ask_error = a.focus.wants_error_text(a.question)
+        needs = deciding + [n for n in ("os_version",) if n in best.snippet.needs and a.focus.reports_failure]
         return compose_abstention(question_id, confidence, reason, a.facts, needs, _sources(a, used, corpus, False),
-                                  corpus, base_url, best.snippet.topic, detected, focus, a.focus.text)
+                                  corpus, base_url, best.snippet.topic, detected, focus, a.focus.text, ask_error)
     used = [best]
     threshold_p = _probability_at(ranker, ranker.threshold)
     second = _second(a, threshold_p)
@@ -158,7 +161,7 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
     if "error_code" in best.snippet.needs:
         needs.append("error_code")
     return compose(question_id, [c.snippet for c in used], confidence, a.facts, needs,
-                   _sources(a, used, corpus), corpus, base_url, detected, focus, a.focus.text)
+                   _sources(a, used, corpus), corpus, base_url, detected, focus, a.focus.text, a.focus.asks_yes_no)
 
 
 CURRENT_RELEASES = ("Windows Server 2016", "Windows Server 2019", "Windows Server 2022", "Windows Server 2025")

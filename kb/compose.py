@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from kb.content import Article, Corpus, Snippet
 from kb.facts import CLARIFYING_QUESTIONS, Facts
-from kb.focus import reports_failure
 from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 
 MAX_CLARIFYING = 3
@@ -149,21 +148,68 @@ def _inline_text(line: str) -> str:
     return head + "".join(out)
 
 
+_VERDICT = re.compile(r"^(?:(?:Yes|No|Partly)\.\s+|Yes, but\s+)(?=\S)")
+
+
+def drop_verdict(answer: str) -> str:
+    """An answer without its opening "Yes." / "No." / "Partly." / "Yes, but", for a paste that asks no
+    yes-or-no question ("Enhanced session does not work on Manjaro"), where the verdict reads as a
+    non sequitur. Other openings ("No, the generation cannot be changed") are left as written.
+
+    >>> drop_verdict("Yes, but the guest must be prepared."), drop_verdict("No, it cannot.")
+    ('The guest must be prepared.', 'No, it cannot.')
+    """
+    m = _VERDICT.match(answer)
+    if not m:
+        return answer
+    rest = answer[m.end():]
+    return rest[:1].upper() + rest[1:]
+
+
 def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
     return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
 
 
-def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE, answer: str = ""):
+# Words of reference titles that say where a page is, not what it is about: they tell nothing about
+# whether the page fits an answer.
+_REF_GENERIC = frozenset(
+    "windows server microsoft learn hyper v hyperv powershell reference documentation docs source module "
+    "docset class blog archive article support kb previous version versions overview what new whats "
+    "virtual machine machines vm vms guide use using how about in on for and the of a to with".split())
+MIN_REFERENCE_OVERLAP = 2   # distinctive words a reference's title must share with the answer it backs
+
+
+def _ref_words(text: str) -> set[str]:
+    from kb.index import stem_word
+    from kb.text import words
+
+    return {stem_word(w) for w in words(text) if w not in _REF_GENERIC and not w.isdigit() and len(w) > 1}
+
+
+def reference_overlap(title: str, context: str) -> int:
+    """How much a reference's title is about ``context`` (a snippet's title and answer): the distinctive
+    words they share, a shared cmdlet name (``Get-VMConnectAccess``) counting for two."""
+    shared = _ref_words(title) & _ref_words(context)
+    return sum(2 if "-" in w else 1 for w in shared)
+
+
+def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE, answer: str = "",
+                    min_overlap: int = 0):
     """The article's references whose titles are nearest the question and the answer given from it
-    (a cmdlet's reference for an answer that runs the cmdlet), the first ones on ties."""
+    (a cmdlet's reference for an answer that runs the cmdlet), the first ones on ties. With
+    ``min_overlap``, only references whose titles share that much with the answer
+    (:func:`reference_overlap`): an unrelated page under a fitting title is worse than no link."""
+    refs = list(enumerate(art.references))
+    if min_overlap:
+        refs = [(i, r) for i, r in refs if reference_overlap(r.title, answer) >= min_overlap]
     if not question and not answer:
-        return list(art.references[:n])
+        return [r for _i, r in refs[:n]]
     from rapidfuzz import fuzz, utils
 
     def score(title: str) -> float:
         return sum(fuzz.token_set_ratio(text, title, processor=utils.default_process) for text in (question, answer) if text)
 
-    ranked = sorted(enumerate(art.references), key=lambda ir: (-score(ir[1].title), ir[0]))
+    ranked = sorted(refs, key=lambda ir: (-score(ir[1].title), ir[0]))
     return [ref for _i, ref in ranked[:n]]
 
 
@@ -174,7 +220,12 @@ def article_links(articles: list[Article], base_url: str = "", question: str = "
     public base URL is configured (a site-relative link is dead on a forum)."""
     items: list[str] = []
     for art in articles:
-        for ref in best_references(art, question, answer=(answers or {}).get(art.id, "")):
+        answer = (answers or {}).get(art.id, "")
+        # The references about the answer given; failing any, the one page nearest it, so a posted
+        # answer still cites a public source.
+        refs = (best_references(art, question, answer=answer, min_overlap=MIN_REFERENCE_OVERLAP)
+                or best_references(art, question, 1, answer=answer, min_overlap=1))
+        for ref in refs:
             item = f"- [{ref.title}]({ref.url})"
             if item not in items:
                 items.append(item)
@@ -190,16 +241,17 @@ def _clarifying(needs: list[str], facts: Facts) -> list[str]:
 
 def compose(question_id: str | None, snippets: list[Snippet], confidence: float, facts: Facts, needs: list[str],
             sources: list[Source], corpus: Corpus, base_url: str = "", detected: dict | None = None,
-            focus: dict | None = None, question: str = "") -> Draft:
+            focus: dict | None = None, question: str = "", yes_no: bool = True) -> Draft:
     """The draft for a decided answer: ``snippets[0]`` answers; ``snippets[1]``, when given, answers
-    the paste's second question."""
+    the paste's second question. ``yes_no``: the paste asks a yes-or-no question (else an answer's
+    opening verdict is dropped)."""
     best = snippets[0]
     spelled: set[str] = set()   # acronyms already written out in full once
 
     def prose(text: str) -> str:
         return corpus.glossary.spell_out(unwrap(text), spelled)
 
-    md: list[str] = ["Hi,", "", prose(best.answer)]
+    md: list[str] = ["Hi,", "", prose(best.answer if yes_no else drop_verdict(best.answer))]
     for extra in snippets[1:]:
         md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(extra.answer)]
     if best.conditions:
@@ -227,8 +279,9 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
 def compose_abstention(question_id: str | None, confidence: float, reason: str | None, facts: Facts,
                        needs: list[str], sources: list[Source], corpus: Corpus, base_url: str = "",
                        topic: str | None = None, detected: dict | None = None, focus: dict | None = None,
-                       question: str = "") -> Draft:
-    """The honest draft: no confident answer, the closest articles, and what would decide it."""
+                       question: str = "", ask_error: bool = False) -> Draft:
+    """The honest draft: no confident answer, the closest articles, and what would decide it.
+    ``ask_error``: the paste reports a failure without giving its message (:meth:`Focus.wants_error_text`)."""
     why = f" ({reason})" if reason else ""
     md = ["Hi,", "", f"I could not find a confident answer to this in the Hyper-V knowledge base{why}, "
                      "so I would rather not guess."]
@@ -256,17 +309,15 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                 if base_url:
                     link = hvkb_link(base_url, art.id, f"snippet-{sn.id}" if sn is not None else None)
                     md.append(f"- {about} ([read it]({link}))")
-                elif art.references:
-                    context = f"{sn.title} {sn.answer}" if sn is not None else ""
-                    ref = best_references(art, question, 1, answer=context)[0]
-                    md.append(f"- {about} (see [{ref.title}]({ref.url}))")
                 else:
-                    md.append(f"- {about}")
+                    context = f"{sn.title} {sn.answer}" if sn is not None else art.title
+                    refs = best_references(art, question, 1, answer=context, min_overlap=MIN_REFERENCE_OVERLAP)
+                    md.append(f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}")
         # Ask for the exact error only when the paste reports a failure without quoting it: never for
-        # what the paste already gives (an error code, event ID or quoted error), nor for a question
+        # what the paste already gives (an error code, event ID or pasted message), nor for a question
         # about design or support ("can I extend replication to Azure?"), which has no error.
         clarifying = (["What exactly happens, with the exact error text or event ID?"]
-                      if reports_failure(question) and not facts.has("error_code") else [])
+                      if ask_error and not facts.has("error_code") else [])
         clarifying += _clarifying(needs, facts)
         clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]
         if clarifying:

@@ -28,7 +28,7 @@ CLARIFYING_QUESTIONS = {
 }
 
 OTHER_HYPERVISORS = {
-    "VMware": r"vmware|vmotion|v-motion|esxi?\b|vsphere|vcenter|vcsa|\bevc\b|vmdk|vmfs|vmx\b|vsan\b|workstation pro|fusion\b",
+    "VMware": r"vmware|vmotion|v-motion|esxi?\b|vsphere|vcenter|vcsa|\bevc\b|vmdk|vmfs|\.vmx\b|vsan\b|workstation pro|vmware fusion",
     "VirtualBox": r"virtual\s?box|vbox",
     "KVM": r"\bkvm\b|virtio|qemu|libvirt|virsh|ovirt|\brhv\b|\brhev\b",
     "Proxmox": r"proxmox|\bpve\b",
@@ -46,7 +46,10 @@ _HYPERV_RE = re.compile(
     r"dynamic memory|generation [12] vm|vmguest|\blis\b|\bwsb\b|windows server backup|affinity group|"
     r"sql azure|windows azure|azure connect|web role|worker role|vm role|\bvsp\b|\bvsc\b|parent partition|"
     r"child partition|microsoft hypervisor|\bkvp\b|\bvm-?genid|generationid|storage spaces direct|\bs2d\b|"
-    r"\b(?:set|get|new|move|start|stop|export|import|checkpoint)-vm|smart paging|\bsmb ?3",
+    r"\b(?:set|get|new|add|remove|grant|revoke|enable|disable|move|start|stop|export|import|checkpoint|test|"
+    r"measure|mount|dismount|resize|convert|optimize|merge|restore|save|suspend|resume|repair|connect|rename|"
+    r"update|compare)-vm|smart paging|\bsmb ?3|vmconnect|enhanced session|discrete device assignment|\bdda\b|"
+    r"shielded vm|host guardian|\bhgs\b|allownetlbfoteams|switch embedded teaming",
     re.I,
 )
 # Words of virtualization in general (any hypervisor): one is enough.
@@ -56,7 +59,9 @@ _VIRT_RE = re.compile(
     r"virtual (?:disk|switch|network|nic|processor|cpu)|vcpu|\bvnic|usn rollback|"
     r"\bgen ?[12]\b|\bgeneration ?[12]\b|vswitch|vmswitch|\ba?vhdx?\b|checkpoint|vmbus|\bvmwp|\bvmms|"
     r"integration (?:services|components)|\bcsv\b|dynamic memory|\bvmq\b|\bvethernet|processor compatibility|"
-    r"pass-?through disk|virtual (?:dcs?\b|domain controller)",
+    r"pass-?through disk|virtual (?:dcs?\b|domain controller)|"
+    r"\b(?:get|set|new|add|remove|test|start|stop|move|suspend|resume|update|clear)-cluster|storage spaces?\b|"
+    r"\bwsl ?2\b|\blbfo\b|nic teaming",
     re.I,
 )
 # Words a Hyper-V question shares with many other subjects (Kubernetes nodes, mailbox migrations):

@@ -34,6 +34,16 @@ _FAILURE = re.compile(
     r"show|load|appear|respond|migrate|import|export)|\b(?:not working|stopped working|broken|greyed out|grayed out|"
     r"grey out|gray out|disappeared)\b", re.I)
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
+# A message pasted as the tool printed it: PowerShell's "Cmdlet : message", a log line's "[ERROR]" or
+# "Error:", an exception name, or a quoted sentence with an error word in it.
+_VERBATIM_ERROR = re.compile(
+    r"(?m)^\s*[A-Z][\w-]+(?: [\w-]+){0,3} : \S.{8,}|\[(?:error|err|fatal|critical)\]|"
+    r"^\s*(?:error|fatal|critical)\b[\s:-]+\S.{8,}|\w+(?:Exception|Error)\b", re.I)
+# A question answered by yes or no opens with an auxiliary ("Is it possible ...", "Does this work on 2019?").
+_YES_NO_START = re.compile(
+    r"^\s*(?:(?:so|also|and|but|hi|hello|ok|okay|then|now|question)[,:]?\s+)?"
+    r"(?:is|are|was|were|can|could|does|do|did|should|would|will|has|have|had|must|may|might|shall|"
+    r"am i|any ?(?:way|chance)|is there|are there)\b", re.I)
 
 MAX_ASKS = 4
 MAX_FOCUS_CHARS = 600
@@ -47,6 +57,23 @@ class Focus:
     errors: list[str] = field(default_factory=list)   # error text and symptoms
     tried: list[str] = field(default_factory=list)    # what the asker says they have done
     sentences: list[str] = field(default_factory=list)
+
+    @property
+    def asks_yes_no(self) -> bool:
+        """Whether the paste asks something a yes or no answers (its title included)."""
+        return any(is_yes_no(s) for s in [self.title, *self.asks] if s)
+
+    @property
+    def reports_failure(self) -> bool:
+        """Whether the paste says, outside its questions, that something goes wrong ("Live migration fails
+        between our hosts"). A failure named inside a question ("Does it survive a node failure?") is a
+        question about design, not a report."""
+        told = [s for s in self.sentences if s not in self.asks]
+        return any(reports_failure(s) for s in told)
+
+    def wants_error_text(self, text: str) -> bool:
+        """A failure is reported but its message is not given: the one case to ask for the exact error."""
+        return self.reports_failure and not quotes_error(text)
 
     @property
     def text(self) -> str:
@@ -69,6 +96,26 @@ def reports_failure(text: str) -> bool:
     (True, False)
     """
     return bool(_ERROR_LINE.search(text) or _FAILURE.search(text))
+
+
+def quotes_error(text: str) -> bool:
+    """Whether a paste already gives an error message as the tool printed it.
+
+    >>> quotes_error("Set-VMProcessor : Failed to modify device 'Processor'."), quotes_error("it fails")
+    (True, False)
+    """
+    if _VERBATIM_ERROR.search(text):
+        return True
+    return any(_ERROR_LINE.search(m.group(1)) for m in _QUOTED.finditer(text))
+
+
+def is_yes_no(sentence: str) -> bool:
+    """A question that a plain yes or no answers ("Can I ...?"), not "how" or "what".
+
+    >>> is_yes_no("Is it possible to use MBR2GPT?"), is_yes_no("How can I give a user console access?")
+    (True, False)
+    """
+    return bool(_YES_NO_START.match(sentence))
 
 
 def split_sentences(text: str) -> list[str]:

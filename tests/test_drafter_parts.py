@@ -197,3 +197,107 @@ def test_agreeing_with_a_condition_every_sibling_has_says_nothing(real_index):
                                     "with Xeon Gold. Live migration fails saying the processor is not compatible")
     assert d.answerable and d.sources[0].id == "cpu-compatibility-mixed-cluster"
     assert "processor compatibility" in d.draft.lower()
+
+
+def test_focus_and_compose_doctests():
+    import doctest
+
+    import kb.compose
+    import kb.focus
+
+    for module in (kb.focus, kb.compose):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+@pytest.mark.parametrize("paste,asks_for_error", [
+    # A failure named inside a design question is not a report of one.
+    ("Dynamic quorum for AlwaysOn\nDoes the survival probability of a 2-node cluster with no witness "
+     "increase in case of 1 node failure?", False),
+    # The message is pasted as PowerShell printed it.
+    ("Cannot set HwThreadCountPerCore to 0\nIt does not accept 0 as documented.\n\n"
+     "Set-VMProcessor : Failed to modify device 'Processor'. Cannot assign the specified number of threads.",
+     False),
+    ("Live migration fails between our two hosts since the update.", True),
+])
+def test_the_exact_error_is_asked_for_only_when_a_failure_is_reported_without_it(paste, asks_for_error):
+    from kb.focus import find_focus
+
+    assert find_focus(paste).wants_error_text(paste) is asks_for_error
+
+
+def test_an_abstention_asks_the_version_only_for_a_reported_failure(real_index):
+    from dataclasses import replace
+
+    from kb.answer import answer_question
+
+    never = replace(default_ranker(), threshold=1.0)
+    version_q = "Which Windows Server (or Hyper-V Server) version and edition are the hosts running?"
+    design = answer_question(real_index, "Should the quorum witness of a two-node Hyper-V cluster be a disk "
+                                         "or a file share?", ranker=never)
+    assert version_q not in design.clarifying_questions
+    failing = answer_question(real_index, "Hyper-V replica stopped working after we moved the host", ranker=never)
+    assert not failing.answerable
+    assert "What exactly happens, with the exact error text or event ID?" in failing.clarifying_questions
+
+
+def test_an_answer_to_a_question_that_is_not_yes_or_no_drops_the_opening_verdict(real_index):
+    from kb.answer import answer_question
+
+    q = ("Enhanced session does not work for my Ubuntu VM on Windows Server 2019 Hyper-V. "
+         "xrdp is running but I never get the resolution window.")
+    d = answer_question(real_index, q, ranker=_always())
+    assert d.sources[0].id == "enhanced-session-linux"
+    body = d.draft.split("\n\n")[1]
+    assert not body.startswith(("Yes", "No")), body
+    assert body.startswith("The guest must be prepared")
+    asked = answer_question(real_index, "Can I get enhanced session with clipboard for an Ubuntu VM on Hyper-V?",
+                            ranker=_always())
+    assert asked.draft.split("\n\n")[1].startswith("Yes, but")
+
+
+def _always():
+    from dataclasses import replace
+
+    return replace(default_ranker(), threshold=0.0)
+
+
+def test_pointers_and_further_reading_link_only_pages_about_the_answer(real_index):
+    """A fitting title over an unrelated page misleads more than no link: the Msvm WMI class page never
+    backs the Linux enhanced-session answer, and an abstention's pointer goes without a link rather than
+    with an unrelated one."""
+    from dataclasses import replace
+
+    from kb.answer import answer_question
+    from kb.compose import reference_overlap
+
+    q = "Enhanced session for my Ubuntu VM: how do I turn it on? The host is Windows Server 2022."
+    d = answer_question(real_index, q, ranker=_always())
+    assert d.sources[0].id == "enhanced-session-linux"
+    reading = d.draft.split("Further reading:")[1]
+    assert "msvm-syntheticdisplaycontrollersettingdata" not in reading
+    assert "enhanced-session-mode" in reading or "set-vmhost" in reading
+    never = replace(default_ranker(), threshold=1.0)
+    corpus = real_index.corpus
+    for paste in ("How to expose hyper-threading to a VM with HwThreadCountPerCore 0",
+                  "Where is event ID 1135 logged and what are the heartbeat thresholds?"):
+        ab = answer_question(real_index, paste, ranker=never)
+        for line in ab.draft.splitlines():
+            if line.startswith("- **") and "(see [" in line:
+                title = line.split("**")[1]
+                sn = next(s for s in corpus.snippets.values() if s.title == title)
+                ref_title = line.split("(see [")[1].split("](")[0]
+                assert reference_overlap(ref_title, f"{sn.title} {sn.answer}") >= 2, line
+
+
+@pytest.mark.parametrize("paste,hyperv", [
+    ("Grant-VMConnectAccess is still working? I cannot use vmconnect.exe as a non-administrator.", True),
+    ("Need clarification to reduce confusion in the maximums table for virtual network adapters", None),
+])
+def test_hyperv_cmdlets_count_as_hyperv_and_confusion_is_not_vmware_fusion(paste, hyperv):
+    from kb.facts import detect_facts
+
+    f = detect_facts(paste)
+    assert f.other_hypervisors == []
+    if hyperv:
+        assert f.mentions_hyperv
