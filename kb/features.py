@@ -39,7 +39,10 @@ RELATIVE = ("fuzzy", "focus_fuzzy", "bm25", "coverage", "rare_coverage", "focus_
 # first, its lead. They say how sure a question's best answer is, so they feed only the confidence model
 # (kb.ranker: ``order`` gives them no weight); in the order model they cost hit@1.
 LEAD = ("fused",)
-CONFIDENCE_ONLY = tuple(f"{name}_lead" for name in LEAD)
+# The matchers that each rank a question's candidates on their own: a candidate first for most of them is
+# a surer answer than one that only the fusion puts first.
+AGREE = ("bm25", "focus_bm25", "fuzzy", "focus_fuzzy", "distinct_coverage", "rare_coverage")
+CONFIDENCE_ONLY = tuple(f"{name}_lead" for name in LEAD) + ("top_agree",)
 FEATURES = (
     "bm25", "bm25_rank", "focus_bm25", "fuzzy", "focus_fuzzy", "fused", "topic_share", "parent_rank",
     "coverage", "rare_coverage", "focus_coverage", "title_coverage", "distinct_coverage", "version_fit", "when_agree",
@@ -240,4 +243,8 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
         for c in out:
             best_other = values[1] if c.features[name] == values[0] and len(values) > 1 else values[0]
             c.features[f"{name}_lead"] = c.features[name] - best_other if len(values) > 1 else 0.0
+    agree = AGREE + (("sem",) if semantic else ())
+    tops = {name: max((c.features[name] for c in out), default=0.0) for name in agree}
+    for c in out:
+        c.features["top_agree"] = sum(c.features[n] == tops[n] and tops[n] > 0 for n in agree) / len(agree)
     return out
