@@ -18,6 +18,10 @@ from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 MAX_CLARIFYING = 3
 MAX_LINKS = 3
 REFERENCES_PER_ARTICLE = 2
+# An abstention this sure of its closest snippet gives that snippet's opening sentences (its direct
+# answer) under it, as what applies if that is the asker's case: the title alone rarely helps.
+GIST_FROM = 0.25
+GIST_CHARS = 360
 
 
 @dataclass
@@ -166,6 +170,25 @@ def drop_verdict(answer: str) -> str:
     return rest[:1].upper() + rest[1:]
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"])")
+
+
+def gist(answer: str, max_chars: int = GIST_CHARS) -> str:
+    """An answer's opening sentences up to ``max_chars`` (at least the first), without its yes/no
+    verdict, which would answer a question the asker may not have asked.
+
+    >>> gist("Yes. Turn it on with the VM off. It then works on every host. More detail here.", 40)
+    'Turn it on with the VM off.'
+    """
+    sentences = _SENTENCE.split(drop_verdict(unwrap(answer).strip()))
+    out = sentences[0]
+    for sentence in sentences[1:]:
+        if len(out) + 1 + len(sentence) > max_chars:
+            break
+        out += " " + sentence
+    return out
+
+
 def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
     return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
 
@@ -173,7 +196,7 @@ def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
 # Words of reference titles that say where a page is, not what it is about: they tell nothing about
 # whether the page fits an answer.
 _REF_GENERIC = frozenset(
-    "windows server microsoft learn hyper v hyperv powershell reference documentation docs source module "
+    "windows server microsoft learn hyper v hyperv hyper-v powershell reference documentation docs source module "
     "docset class blog archive article support kb previous version versions overview what new whats "
     "virtual machine machines vm vms guide use using how about in on for and the of a to with".split())
 MIN_REFERENCE_OVERLAP = 2   # distinctive words a reference's title must share with the answer it backs
@@ -183,7 +206,9 @@ def _ref_words(text: str) -> set[str]:
     from kb.index import stem_word
     from kb.text import words
 
-    return {stem_word(w) for w in words(text) if w not in _REF_GENERIC and not w.isdigit() and len(w) > 1}
+    # Version tokens (2012, r2, 1809) say which release, not what about.
+    return {stem_word(w) for w in words(text) if w not in _REF_GENERIC and not any(ch.isdigit() for ch in w)
+            and len(w) > 1}
 
 
 def reference_overlap(title: str, context: str) -> int:
@@ -303,16 +328,20 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
             # The closest snippet's title says what the nearest answer is about, so a reader can tell at
             # a glance whether it fits; its text is not given as an answer.
             md += ["", "The closest I have, in case it fits:"]
-            for art in nearest:
+            spelled: set[str] = set()
+            for i, art in enumerate(nearest):
                 sn = closest.get(art.id)
                 about = f"**{sn.title}**" if sn is not None else art.title
                 if base_url:
                     link = hvkb_link(base_url, art.id, f"snippet-{sn.id}" if sn is not None else None)
-                    md.append(f"- {about} ([read it]({link}))")
+                    item = f"- {about} ([read it]({link}))"
                 else:
                     context = f"{sn.title} {sn.answer}" if sn is not None else art.title
                     refs = best_references(art, question, 1, answer=context, min_overlap=MIN_REFERENCE_OVERLAP)
-                    md.append(f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}")
+                    item = f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}"
+                if i == 0 and sn is not None and confidence >= GIST_FROM:
+                    item += ": " + corpus.glossary.spell_out(gist(sn.answer), spelled)
+                md.append(item)
         # Ask for the exact error only when the paste reports a failure without quoting it: never for
         # what the paste already gives (an error code, event ID or pasted message), nor for a question
         # about design or support ("can I extend replication to Azure?"), which has no error.

@@ -301,3 +301,23 @@ def test_hyperv_cmdlets_count_as_hyperv_and_confusion_is_not_vmware_fusion(paste
     assert f.other_hypervisors == []
     if hyperv:
         assert f.mentions_hyperv
+
+
+def test_a_fairly_sure_abstention_gives_the_closest_answers_opening_and_an_unsure_one_only_its_title(real_index):
+    from dataclasses import replace
+
+    from kb.answer import answer_question
+    from kb.compose import GIST_FROM, gist
+
+    never = replace(default_ranker(), threshold=1.0)
+    sure = answer_question(real_index, "We have two Hyper-V 2019 hosts in a cluster, one with Xeon E5 v4 and one "
+                                       "with Xeon Gold. Live migration fails saying the processor is not "
+                                       "compatible.", ranker=never)
+    assert not sure.answerable and sure.confidence >= GIST_FROM
+    first = next(line for line in sure.draft.splitlines() if line.startswith("- **"))
+    snippet = real_index.corpus.snippets[sure.sources[0].id]
+    assert gist(snippet.answer)[:40] in first.replace("**", "")
+    vague = answer_question(real_index, "hyper-v problem with my server, any ideas", ranker=never)
+    assert vague.confidence < GIST_FROM
+    closest = real_index.corpus.snippets[vague.sources[0].id]
+    assert gist(closest.answer)[:40] not in vague.draft.replace("**", "")
