@@ -95,6 +95,14 @@ _VERSION_RE = re.compile(
     re.IGNORECASE,
 )
 _CONTEXT = r"(server|hyper-?v|ws|hosts?|clusters?|nodes?|windows|datacenter|standard|core|boxe?s?)\b"
+# A bare year right after a version, joined by "to", "and", "or", "/" ("from 2012r2 to 2022").
+_LIST_JOIN = re.compile(r"\s*(?:,|/|->|to|and|or|vs\.?|then)\s*$", re.I)
+# Windows Server builds as winver or systeminfo print them (10.0.17763, "Build 20348"); a client
+# shares the build, so they count only where the text says server.
+SERVER_BUILDS = {"7601": "Windows Server 2008 R2", "9200": "Windows Server 2012", "9600": "Windows Server 2012 R2",
+                 "14393": "Windows Server 2016", "17763": "Windows Server 2019", "20348": "Windows Server 2022",
+                 "26100": "Windows Server 2025"}
+_BUILD_RE = re.compile(r"(?:\b(?:6\.[123]|10\.0)\.|\bbuild\s*)(\d{4,5})\b", re.I)
 _YEARS = {"8": "2008", "08": "2008", "12": "2012", "16": "2016", "19": "2019", "22": "2022", "25": "2025"}
 
 
@@ -114,6 +122,7 @@ def find_versions(text: str) -> list[str]:
     server shorthand (``2k8r2``, ``W2K12``); "Windows 10" style client names are matched too.
     """
     found: list[str] = []
+    last_end = -1
 
     def add(v: str) -> None:
         if v not in found:
@@ -126,8 +135,9 @@ def find_versions(text: str) -> list[str]:
         prefix = (m.group("prefix") or "").lower().replace(" ", "")
         r2 = bool(m.group("r2"))
         raw_year = m.group("year").lower()
-        if not prefix and not r2 and not raw_year.startswith("2k"):
-            # A bare 4-digit year: only trust it next to a server word nearby.
+        listed = last_end >= 0 and m.start() - last_end <= 8 and bool(_LIST_JOIN.match(text[last_end:m.start()]))
+        if not prefix and not r2 and not raw_year.startswith("2k") and not listed:
+            # A bare 4-digit year: only trust it next to a server word nearby, or listed after a version.
             before = text[max(0, m.start() - 40):m.start()].lower()
             after = text[m.end():m.end() + 30].lower()
             if not (re.search(_CONTEXT + r"\W*(\w+\W+){0,3}$", before)
@@ -139,6 +149,11 @@ def find_versions(text: str) -> list[str]:
         name = f"{family} {year}{' R2' if r2 else ''}"
         if name in ALL_VERSIONS:
             add(name)
+            last_end = m.end()
+    if re.search(r"\bserver\b", text, re.I):
+        for m in _BUILD_RE.finditer(text):
+            if m.group(1) in SERVER_BUILDS:
+                add(SERVER_BUILDS[m.group(1)])
     for m in re.finditer(r"\bwin(?:dows)?\s*(8|10|11)\b(?!\s*(?:server|r2))", text, re.IGNORECASE):
         add(f"Windows {m.group(1)}")
     return found

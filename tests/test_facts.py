@@ -18,6 +18,10 @@ from kb.versions import expand_applies_to, find_versions, normalize_version
     ("I bought it in 2019", []),
     ("port 2016 is open", []),
     ("on my windows 10 laptop", ["Windows 10"]),
+    ("Can we upgrade from 2012r2 to 2022 without intermediate steps?", ["Windows Server 2012 R2", "Windows Server 2022"]),
+    ("Host OS: Hyper-V server (headless) 10.0.17763 N/A Build 17763", ["Windows Server 2019"]),
+    ("Windows 10 build 17763", ["Windows 10"]),       # the client shares the server's build number
+    ("In 2019 we bought two servers", []),
 ])
 def test_versions_are_found_in_many_spellings(text, expected):
     assert find_versions(text) == expected
