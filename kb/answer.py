@@ -31,6 +31,7 @@ SECOND_ASK_MATCH = 60      # ...and one of the other question sentences matches 
 ALTERNATIVES = 2           # sources from other topics, shown so a reader sees the nearest other reading...
 ALTERNATIVE_SHARE = 0.6    # ...in an answer only when at least this probable relative to the main snippet
 NEAREST_SHARE = 0.3        # ...and, when abstaining, when at least this probable (no unrelated "closest" articles)
+NEAREST_MIN = 0.05          # ...and at least this confident on their own: below it, other topics are noise
 NEEDS_FROM = 3             # candidates whose differing `when` decide what to ask
 
 
@@ -89,9 +90,9 @@ def _second(a: Analysis, threshold_p: float) -> Candidate | None:
     return None
 
 
-def _sources(a: Analysis, used: list[Candidate], corpus, answered: bool = True) -> list[Source]:
+def _sources(a: Analysis, used: list[Candidate], corpus, answered: bool = True, min_p: float = 0.0) -> list[Source]:
     """The snippets used, their articles, then the strongest candidates of other topics (in an answer,
-    only those nearly as probable as the main snippet)."""
+    only those nearly as probable as the main snippet; none below ``min_p``)."""
     sources: list[Source] = []
     seen: set[str] = set()
     prob = {c.snippet.id: p for p, c in a.ranked}
@@ -111,7 +112,7 @@ def _sources(a: Analysis, used: list[Candidate], corpus, answered: bool = True) 
         add(c.snippet.article, prob.get(c.snippet.id, 0.0))
     topics = {c.snippet.topic for c in used}
     others = 0
-    floor = (ALTERNATIVE_SHARE if answered else NEAREST_SHARE) * prob.get(used[0].snippet.id, 0.0)
+    floor = max((ALTERNATIVE_SHARE if answered else NEAREST_SHARE) * prob.get(used[0].snippet.id, 0.0), min_p)
     for p, c in a.ranked:
         if others >= ALTERNATIVES or p < floor:
             break
@@ -146,7 +147,8 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
         # versions say nothing about what was asked.
         ask_error = a.focus.wants_error_text(a.question)
         needs = deciding + [n for n in ("os_version",) if n in best.snippet.needs and a.focus.reports_failure]
-        return compose_abstention(question_id, confidence, reason, a.facts, needs, _sources(a, used, corpus, False),
+        nearest = _sources(a, used, corpus, False, _probability_at(ranker, NEAREST_MIN))
+        return compose_abstention(question_id, confidence, reason, a.facts, needs, nearest,
                                   corpus, base_url, best.snippet.topic, detected, focus, a.focus.text, ask_error)
     used = [best]
     threshold_p = _probability_at(ranker, ranker.threshold)

@@ -189,6 +189,49 @@ def gist(answer: str, max_chars: int = GIST_CHARS) -> str:
     return out
 
 
+_ID_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def _id_pattern(corpus: Corpus) -> re.Pattern:
+    """Snippet and article ids as answers cite them: "see dc-virtualization", "the licensing article"."""
+    key = corpus.content_hash or str(id(corpus))
+    pat = _ID_PATTERNS.get(key)
+    if pat is None:
+        hyphenated = sorted((i for i in (*corpus.snippets, *corpus.articles) if "-" in i), key=len, reverse=True)
+        articles = sorted(corpus.articles, key=len, reverse=True)
+        pat = re.compile(r"\bthe (?P<article>" + "|".join(map(re.escape, articles)) + r") article\b(?P<tail>'s [\w-]+ section)?|"
+                         r"(?<![\w/#-])(?P<id>" + "|".join(map(re.escape, hyphenated)) + r")(?![\w/-])")
+        _ID_PATTERNS.clear()
+        _ID_PATTERNS[key] = pat
+    return pat
+
+
+def public_ids(text: str, corpus: Corpus, base_url: str = "") -> str:
+    """Answers cite other snippets and articles by id ("see dc-virtualization"), which a forum reader
+    cannot open: each becomes a link titled with what it is, to hvkb's page when a public base URL is
+    set, else to the public reference nearest it (or just the title, quoted, when it has none).
+
+    The snippet ids of the shipped KB are written in lowercase with hyphens; plain words that are also
+    article ids ("licensing") are linked only as "the licensing article"."""
+    def link(m: re.Match) -> str:
+        doc_id = m.group("article") or m.group("id")
+        doc = corpus.get(doc_id)
+        if doc is None:
+            return m.group(0)
+        art = corpus.articles.get(doc.article if doc_id in corpus.snippets else doc_id)
+        title = doc.title
+        if base_url:
+            section = f"snippet-{doc_id}" if doc_id in corpus.snippets else None
+            return f"[{title}]({hvkb_link(base_url, art.id if art else doc_id, section)})"
+        refs = []
+        if art is not None:
+            context = f"{doc.title} {doc.answer}" if doc_id in corpus.snippets else art.title
+            refs = best_references(art, "", 1, answer=context, min_overlap=MIN_REFERENCE_OVERLAP) or list(art.references[:1])
+        return f"[{title}]({refs[0].url})" if refs else f'"{title}"'
+
+    return _id_pattern(corpus).sub(link, text)
+
+
 def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
     return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
 
@@ -274,7 +317,7 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     spelled: set[str] = set()   # acronyms already written out in full once
 
     def prose(text: str) -> str:
-        return corpus.glossary.spell_out(unwrap(text), spelled)
+        return corpus.glossary.spell_out(public_ids(unwrap(text), corpus, base_url), spelled)
 
     md: list[str] = ["Hi,", "", prose(best.answer if yes_no else drop_verdict(best.answer))]
     for extra in snippets[1:]:
@@ -340,7 +383,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     refs = best_references(art, question, 1, answer=context, min_overlap=MIN_REFERENCE_OVERLAP)
                     item = f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}"
                 if i == 0 and sn is not None and confidence >= GIST_FROM:
-                    item += ": " + corpus.glossary.spell_out(gist(sn.answer), spelled)
+                    item += ": " + corpus.glossary.spell_out(public_ids(gist(sn.answer), corpus, base_url), spelled)
                 md.append(item)
         # Ask for the exact error only when the paste reports a failure without quoting it: never for
         # what the paste already gives (an error code, event ID or pasted message), nor for a question

@@ -33,6 +33,12 @@ _FAILURE = re.compile(
     r"\b(?:won'?t|will not|wont|doesn'?t|does not|didn'?t|did not|isn'?t|is not|not) (?:work|start|boot|connect|run|"
     r"show|load|appear|respond|migrate|import|export)|\b(?:not working|stopped working|broken|greyed out|grayed out|"
     r"grey out|gray out|disappeared)\b", re.I)
+# What a report of something going wrong says of an operation; "unable", "cannot" and "not supported"
+# more often describe a limit ("unable to read SMART data", "cannot set 0") than a failure with a message.
+_OPERATION_FAILS = re.compile(r"\b(?:fails?|failed|failing|errors?|crash\w*|bsod|blue ?screen|stuck|hangs?|"
+                              r"freez\w*|froze)\b", re.I)
+# A paste longer than this usually carries its output and logs: asking for "the exact error" is noise.
+TERSE_PASTE = 800
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
 # A message pasted as the tool printed it: PowerShell's "Cmdlet : message", a log line's "[ERROR]" or
 # "Error:", an exception name, or a quoted sentence with an error word in it.
@@ -69,11 +75,12 @@ class Focus:
         between our hosts"). A failure named inside a question ("Does it survive a node failure?") is a
         question about design, not a report."""
         told = [s for s in self.sentences if s not in self.asks]
-        return any(reports_failure(s) for s in told)
+        return any(_FAILURE.search(s) or _OPERATION_FAILS.search(s) for s in told)
 
     def wants_error_text(self, text: str) -> bool:
-        """A failure is reported but its message is not given: the one case to ask for the exact error."""
-        return self.reports_failure and not quotes_error(text)
+        """A failure is reported in a short paste without its message: the one case to ask for the
+        exact error."""
+        return self.reports_failure and len(text) <= TERSE_PASTE and not quotes_error(text)
 
     @property
     def text(self) -> str:

@@ -321,3 +321,51 @@ def test_a_fairly_sure_abstention_gives_the_closest_answers_opening_and_an_unsur
     assert vague.confidence < GIST_FROM
     closest = real_index.corpus.snippets[vague.sources[0].id]
     assert gist(closest.answer)[:40] not in vague.draft.replace("**", "")
+
+
+def test_no_draft_text_cites_a_snippet_or_article_by_its_id(real_index):
+    """"see dc-virtualization" is a dead end on a forum: every id an answer cites becomes a link titled
+    with what it is (the public reference nearest it, or hvkb's page under a public base URL)."""
+    import re
+
+    from kb.compose import public_ids
+
+    corpus = real_index.corpus
+    ids = [i for i in (*corpus.snippets, *corpus.articles) if "-" in i]
+    bare = re.compile(r"(?<![\w/#-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w/-])")
+    cited = 0
+    for s in corpus.snippets.values():
+        out = public_ids(s.answer, corpus)
+        prose = re.sub(r"\]\([^)]*\)", "]", out)          # link targets are URLs, not text
+        assert not bare.search(prose), (s.id, bare.search(prose).group(0))
+        assert not re.search(r"\bthe (?:" + "|".join(map(re.escape, corpus.articles)) + r") article\b", prose), s.id
+        cited += out != s.answer
+    assert cited >= 20           # the shipped answers do cite each other
+    linked = public_ids("For domain controllers see dc-virtualization first.", corpus, "https://kb.example.org")
+    assert "](https://kb.example.org/articles/dc-virtualization)" in linked
+
+
+@pytest.mark.parametrize("paste", ["hyper-v problem with my server, any ideas",
+                                   "How can one retrieve SMART data from a drive that shows as a Storage Space Device?"])
+def test_an_abstention_names_other_topics_only_when_they_are_not_noise(real_index, paste):
+    from dataclasses import replace
+
+    from kb.answer import NEAREST_MIN, answer_question
+
+    ranker = default_ranker()
+    never = replace(ranker, threshold=1.0)
+    d = answer_question(real_index, paste, ranker=never)
+    topics = [s.topic for s in d.sources if s.kind == "snippet"]
+    for s in d.sources:
+        if s.kind == "snippet" and s.topic != topics[0]:
+            assert ranker.confidence(s.score) >= NEAREST_MIN - 1e-9, (s.id, ranker.confidence(s.score))
+
+
+def test_a_long_paste_or_a_limit_is_not_asked_for_the_exact_error():
+    from kb.focus import find_focus
+
+    limit = ("Storage Space Device SMART data\nHow can one retrieve SMART data from a drive that comes up as a "
+             "Storage Space Device? Existing SMART reporting tools are unable to retrieve the data.")
+    assert not find_focus(limit).wants_error_text(limit)
+    long_report = "Live migration fails between our hosts.\n" + "Get-VMHost output line\n" * 60
+    assert find_focus(long_report).reports_failure and not find_focus(long_report).wants_error_text(long_report)
