@@ -17,7 +17,8 @@ from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 
 MAX_CLARIFYING = 3
 MAX_LINKS = 3
-REFERENCES_PER_ARTICLE = 2
+REFERENCES_PER_ARTICLE = 1   # the page nearest the answer; plus the reference page of each cmdlet it runs
+CMDLET_REFERENCES = 2
 # An abstention this sure of its closest snippet gives that snippet's opening sentences (its direct
 # answer) under it, as what applies if that is the asker's case: the title alone rarely helps.
 GIST_FROM = 0.25
@@ -197,10 +198,15 @@ def _id_pattern(corpus: Corpus) -> re.Pattern:
     key = corpus.content_hash or str(id(corpus))
     pat = _ID_PATTERNS.get(key)
     if pat is None:
-        hyphenated = sorted((i for i in (*corpus.snippets, *corpus.articles) if "-" in i), key=len, reverse=True)
         articles = sorted(corpus.articles, key=len, reverse=True)
+        snippets = sorted((i for i in corpus.snippets if "-" in i), key=len, reverse=True)
+        linked_articles = sorted((i for i in corpus.articles if "-" in i), key=len, reverse=True)
+        # An article id is also a plain compound ("enhanced-session support"): cited only after "see",
+        # "read", "Details:", or "and" / "or" in a list of them ("read live-migration and cpu-compatibility").
         pat = re.compile(r"\bthe (?P<article>" + "|".join(map(re.escape, articles)) + r") article\b(?P<tail>'s [\w-]+ section)?|"
-                         r"(?<![\w/#-])(?P<id>" + "|".join(map(re.escape, hyphenated)) + r")(?![\w/-])")
+                         r"(?<![\w/#-])(?P<id>" + "|".join(map(re.escape, snippets)) + r")(?![\w/-])|"
+                         r"(?:(?<=\bsee )|(?<=\bread )|(?<=Details: )|(?<=\band )|(?<=\bor ))"
+                         r"(?P<cited>" + "|".join(map(re.escape, linked_articles)) + r")(?![\w/-])")
         _ID_PATTERNS.clear()
         _ID_PATTERNS[key] = pat
     return pat
@@ -214,7 +220,7 @@ def public_ids(text: str, corpus: Corpus, base_url: str = "") -> str:
     The snippet ids of the shipped KB are written in lowercase with hyphens; plain words that are also
     article ids ("licensing") are linked only as "the licensing article"."""
     def link(m: re.Match) -> str:
-        doc_id = m.group("article") or m.group("id")
+        doc_id = m.group("article") or m.group("id") or m.group("cited")
         doc = corpus.get(doc_id)
         if doc is None:
             return m.group(0)
@@ -261,6 +267,21 @@ def reference_overlap(title: str, context: str) -> int:
     return sum(2 if "-" in w else 1 for w in shared)
 
 
+_CMDLET = re.compile(r"\b[A-Z][a-z]+-[A-Z][A-Za-z]+\b")
+
+
+def cmdlet_references(art: Article, answer: str) -> list:
+    """The article's references for the cmdlets an answer runs: a title that opens with a cmdlet name
+    (``Set-VMHost (Hyper-V PowerShell reference)``) whose cmdlet the answer names."""
+    named = {m.group(0).lower() for m in _CMDLET.finditer(answer)}
+    out = []
+    for ref in art.references:
+        m = _CMDLET.match(ref.title)
+        if m and m.group(0).lower() in named:
+            out.append(ref)
+    return out
+
+
 def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE, answer: str = "",
                     min_overlap: int = 0):
     """The article's references whose titles are nearest the question and the answer given from it
@@ -293,6 +314,7 @@ def article_links(articles: list[Article], base_url: str = "", question: str = "
         # answer still cites a public source.
         refs = (best_references(art, question, answer=answer, min_overlap=MIN_REFERENCE_OVERLAP)
                 or best_references(art, question, 1, answer=answer, min_overlap=1))
+        refs += [r for r in cmdlet_references(art, answer) if r not in refs][:CMDLET_REFERENCES]
         for ref in refs:
             item = f"- [{ref.title}]({ref.url})"
             if item not in items:

@@ -331,8 +331,10 @@ def test_no_draft_text_cites_a_snippet_or_article_by_its_id(real_index):
     from kb.compose import public_ids
 
     corpus = real_index.corpus
-    ids = [i for i in (*corpus.snippets, *corpus.articles) if "-" in i]
-    bare = re.compile(r"(?<![\w/#-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w/-])")
+    snippet_ids = [i for i in corpus.snippets if "-" in i]
+    article_ids = [i for i in corpus.articles if "-" in i]
+    bare = re.compile(r"(?<![\w/#-])(?:" + "|".join(map(re.escape, snippet_ids)) + r")(?![\w/-])|"
+                      r"\b(?:see|read|Details:) (?:" + "|".join(map(re.escape, article_ids)) + r")(?![\w/-])")
     cited = 0
     for s in corpus.snippets.values():
         out = public_ids(s.answer, corpus)
@@ -343,6 +345,9 @@ def test_no_draft_text_cites_a_snippet_or_article_by_its_id(real_index):
     assert cited >= 20           # the shipped answers do cite each other
     linked = public_ids("For domain controllers see dc-virtualization first.", corpus, "https://kb.example.org")
     assert "](https://kb.example.org/articles/dc-virtualization)" in linked
+    # An article id that is also a plain compound stays text where nothing cites it.
+    assert public_ids("Linux has no built-in enhanced-session support.", corpus) == (
+        "Linux has no built-in enhanced-session support.")
 
 
 @pytest.mark.parametrize("paste", ["hyper-v problem with my server, any ideas",
@@ -369,3 +374,22 @@ def test_a_long_paste_or_a_limit_is_not_asked_for_the_exact_error():
     assert not find_focus(limit).wants_error_text(limit)
     long_report = "Live migration fails between our hosts.\n" + "Get-VMHost output line\n" * 60
     assert find_focus(long_report).reports_failure and not find_focus(long_report).wants_error_text(long_report)
+
+
+def test_further_reading_is_the_page_nearest_the_answer_plus_the_cmdlets_it_runs(real_index):
+    from kb.answer import answer_question
+    from kb.compose import cmdlet_references
+
+    corpus = real_index.corpus
+    d = answer_question(real_index, "Hyper-V VM will not start: Unable to allocate 2200 MB of RAM: Insufficient "
+                                    "system resources exist to complete the requested service. (0x800705AA)",
+                        ranker=_always())
+    assert d.sources[0].id == "vm-start-failures-insufficient-resources"
+    reading = d.draft.split("Further reading:")[1]
+    assert reading.count("](") == 1, reading          # one page; the answer runs no cmdlet
+    linux = answer_question(real_index, "Enhanced session for my Ubuntu VM: how do I turn it on? The host is "
+                                        "Windows Server 2022.", ranker=_always())
+    snippet = corpus.snippets[linux.sources[0].id]
+    runs = cmdlet_references(corpus.articles[snippet.article], snippet.answer)
+    assert any(r.title.startswith("Set-VMHost") for r in runs)
+    assert all(r.url in linux.draft for r in runs[:2])
