@@ -214,8 +214,8 @@ def _id_pattern(corpus: Corpus) -> re.Pattern:
 
 def public_ids(text: str, corpus: Corpus, base_url: str = "") -> str:
     """Answers cite other snippets and articles by id ("see dc-virtualization"), which a forum reader
-    cannot open: each becomes a link titled with what it is, to hvkb's page when a public base URL is
-    set, else to the public reference nearest it (or just the title, quoted, when it has none).
+    cannot open: each becomes a link, to hvkb's page (titled as there) when a public base URL is set,
+    else to the public reference nearest it, titled as that page (or the title, quoted, when it has none).
 
     The snippet ids of the shipped KB are written in lowercase with hyphens; plain words that are also
     article ids ("licensing") are linked only as "the licensing article"."""
@@ -233,7 +233,9 @@ def public_ids(text: str, corpus: Corpus, base_url: str = "") -> str:
         if art is not None:
             context = f"{doc.title} {doc.answer}" if doc_id in corpus.snippets else art.title
             refs = best_references(art, "", 1, answer=context, min_overlap=MIN_REFERENCE_OVERLAP) or list(art.references[:1])
-        return f"[{title}]({refs[0].url})" if refs else f'"{title}"'
+        # Linked to a public page, the text names that page (its heading, without the note on what it
+        # covers), so the reader knows where the link goes.
+        return f"[{refs[0].title.split(' (')[0]}]({refs[0].url})" if refs else f'"{title}"'
 
     return _id_pattern(corpus).sub(link, text)
 

@@ -49,7 +49,7 @@ _HYPERV_RE = re.compile(
     r"\b(?:set|get|new|add|remove|grant|revoke|enable|disable|move|start|stop|export|import|checkpoint|test|"
     r"measure|mount|dismount|resize|convert|optimize|merge|restore|save|suspend|resume|repair|connect|rename|"
     r"update|compare)-vm|smart paging|\bsmb ?3|vmconnect|enhanced session|discrete device assignment|\bdda\b|"
-    r"shielded vm|host guardian|\bhgs\b|allownetlbfoteams|switch embedded teaming",
+    r"shielded ?vm|host guardian|\bhgs\b|allownetlbfoteams|switch embedded teaming",
     re.I,
 )
 # Words of virtualization in general (any hypervisor): one is enough.
@@ -61,7 +61,7 @@ _VIRT_RE = re.compile(
     r"integration (?:services|components)|\bcsv\b|dynamic memory|\bvmq\b|\bvethernet|processor compatibility|"
     r"pass-?through disk|virtual (?:dcs?\b|domain controller)|"
     r"\b(?:get|set|new|add|remove|test|start|stop|move|suspend|resume|update|clear)-cluster|storage spaces?\b|"
-    r"\bwsl ?2\b|\blbfo\b|nic teaming",
+    r"\bwsl ?2\b|\blbfo\b|nic teaming|\bevent\s*(?:id\s*)?(?:1069|1135|1146|1177|1194|5120|5142)\b",
     re.I,
 )
 # Words a Hyper-V question shares with many other subjects (Kubernetes nodes, mailbox migrations):

@@ -293,6 +293,7 @@ def test_pointers_and_further_reading_link_only_pages_about_the_answer(real_inde
 @pytest.mark.parametrize("paste,hyperv", [
     ("Grant-VMConnectAccess is still working? I cannot use vmconnect.exe as a non-administrator.", True),
     ("Need clarification to reduce confusion in the maximums table for virtual network adapters", None),
+    ("ShieldedVMProvisioning supporting module: where do I get it?", True),
 ])
 def test_hyperv_cmdlets_count_as_hyperv_and_confusion_is_not_vmware_fusion(paste, hyperv):
     from kb.facts import detect_facts
@@ -301,6 +302,13 @@ def test_hyperv_cmdlets_count_as_hyperv_and_confusion_is_not_vmware_fusion(paste
     assert f.other_hypervisors == []
     if hyperv:
         assert f.mentions_hyperv
+
+
+def test_a_cluster_event_id_counts_as_a_clustering_question():
+    from kb.facts import detect_facts
+
+    assert detect_facts("What eventlog? Where is EventID 1135 logged?").mentions_virtualization
+    assert not detect_facts("I ordered 1135 units last year").mentions_virtualization
 
 
 def test_a_fairly_sure_abstention_gives_the_closest_answers_opening_and_an_unsure_one_only_its_title(real_index):
