@@ -190,26 +190,12 @@ def gist(answer: str, max_chars: int = GIST_CHARS) -> str:
     return out
 
 
-_ID_PATTERNS: dict[str, re.Pattern] = {}
-
-
-def _id_pattern(corpus: Corpus) -> re.Pattern:
-    """Snippet and article ids as answers cite them: "see dc-virtualization", "the licensing article"."""
-    key = corpus.content_hash or str(id(corpus))
-    pat = _ID_PATTERNS.get(key)
-    if pat is None:
-        articles = sorted(corpus.articles, key=len, reverse=True)
-        snippets = sorted((i for i in corpus.snippets if "-" in i), key=len, reverse=True)
-        linked_articles = sorted((i for i in corpus.articles if "-" in i), key=len, reverse=True)
-        # An article id is also a plain compound ("enhanced-session support"): cited only after "see",
-        # "read", "Details:", or "and" / "or" in a list of them ("read live-migration and cpu-compatibility").
-        pat = re.compile(r"\bthe (?P<article>" + "|".join(map(re.escape, articles)) + r") article\b(?P<tail>'s [\w-]+ section)?|"
-                         r"(?<![\w/#-])(?P<id>" + "|".join(map(re.escape, snippets)) + r")(?![\w/-])|"
-                         r"(?:(?<=\bsee )|(?<=\bread )|(?<=Details: )|(?<=\band )|(?<=\bor ))"
-                         r"(?P<cited>" + "|".join(map(re.escape, linked_articles)) + r")(?![\w/-])")
-        _ID_PATTERNS.clear()
-        _ID_PATTERNS[key] = pat
-    return pat
+# Where an answer may cite a snippet or article by id: "the licensing article", or a lowercase hyphenated
+# token ("dc-virtualization", "linux-guests-screen-resolution"); a set lookup decides whether it is one.
+_CITED_ID = re.compile(r"\bthe (?P<article>[a-z0-9][a-z0-9-]*) article\b(?:'s [\w-]+ section)?|"
+                       r"(?<![\w/#-])(?P<id>[a-z0-9]+(?:-[a-z0-9]+)+)(?![\w/-])")
+# An article id is also a plain compound ("enhanced-session support"): cited only after these.
+_CITE_CUE = re.compile(r"(?:\bsee|\bread|Details:|\band|\bor)\s$")
 
 
 def public_ids(text: str, corpus: Corpus, base_url: str = "") -> str:
@@ -217,27 +203,31 @@ def public_ids(text: str, corpus: Corpus, base_url: str = "") -> str:
     cannot open: each becomes a link, to hvkb's page (titled as there) when a public base URL is set,
     else to the public reference nearest it, titled as that page (or the title, quoted, when it has none).
 
-    The snippet ids of the shipped KB are written in lowercase with hyphens; plain words that are also
-    article ids ("licensing") are linked only as "the licensing article"."""
+    Snippet ids are cited anywhere; an article id only as "the licensing article", or after "see",
+    "read", "Details:", "and" or "or" ("read live-migration and cpu-compatibility")."""
     def link(m: re.Match) -> str:
-        doc_id = m.group("article") or m.group("id") or m.group("cited")
-        doc = corpus.get(doc_id)
-        if doc is None:
+        doc_id = m.group("article") or m.group("id")
+        if m.group("article"):
+            if doc_id not in corpus.articles:
+                return m.group(0)
+        elif doc_id not in corpus.snippets and not (
+                doc_id in corpus.articles and _CITE_CUE.search(text[max(0, m.start() - 9):m.start()])):
             return m.group(0)
+        doc = corpus.get(doc_id)
         art = corpus.articles.get(doc.article if doc_id in corpus.snippets else doc_id)
-        title = doc.title
         if base_url:
             section = f"snippet-{doc_id}" if doc_id in corpus.snippets else None
-            return f"[{title}]({hvkb_link(base_url, art.id if art else doc_id, section)})"
+            return f"[{doc.title}]({hvkb_link(base_url, art.id if art else doc_id, section)})"
         refs = []
         if art is not None:
-            context = f"{doc.title} {doc.answer}" if doc_id in corpus.snippets else art.title
-            refs = best_references(art, "", 1, answer=context, min_overlap=MIN_REFERENCE_OVERLAP) or list(art.references[:1])
+            # A snippet: the page about it; an article: its first reference, the overview page.
+            refs = ((best_references(art, "", 1, answer=f"{doc.title} {doc.answer}", min_overlap=MIN_REFERENCE_OVERLAP)
+                     if doc_id in corpus.snippets else []) or list(art.references[:1]))
         # Linked to a public page, the text names that page (its heading, without the note on what it
         # covers), so the reader knows where the link goes.
-        return f"[{refs[0].title.split(' (')[0]}]({refs[0].url})" if refs else f'"{title}"'
+        return f"[{refs[0].title.split(' (')[0]}]({refs[0].url})" if refs else f'"{doc.title}"'
 
-    return _id_pattern(corpus).sub(link, text)
+    return _CITED_ID.sub(link, text)
 
 
 def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
