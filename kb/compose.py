@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from kb.content import Article, Corpus, Snippet
 from kb.facts import CLARIFYING_QUESTIONS, Facts
@@ -243,13 +244,14 @@ _REF_GENERIC = frozenset(
 MIN_REFERENCE_OVERLAP = 2   # distinctive words a reference's title must share with the answer it backs
 
 
-def _ref_words(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _ref_words(text: str) -> frozenset[str]:
     from kb.index import stem_word
     from kb.text import words
 
     # Version tokens (2012, r2, 1809) say which release, not what about.
-    return {stem_word(w) for w in words(text) if w not in _REF_GENERIC and not any(ch.isdigit() for ch in w)
-            and len(w) > 1}
+    return frozenset(stem_word(w) for w in words(text) if w not in _REF_GENERIC and not any(ch.isdigit() for ch in w)
+                     and len(w) > 1)
 
 
 def reference_overlap(title: str, context: str) -> int:
