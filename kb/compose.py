@@ -175,20 +175,31 @@ def drop_verdict(answer: str) -> str:
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"])")
 
 
+# An answer that opens by announcing a list ("Check four things in this order.") needs more of it.
+_ANNOUNCES_LIST = re.compile(r"\b(?:two|three|four|five|six|several|these|the following)\b[^.]*"
+                             r"\b(?:things|checks|steps|causes|options|ways|reasons|fixes|settings)\b", re.I)
+
+
 def gist(answer: str, max_chars: int = GIST_CHARS) -> str:
-    """An answer's opening sentences up to ``max_chars`` (at least the first), without its yes/no
-    verdict, which would answer a question the asker may not have asked.
+    """An answer's opening sentences up to ``max_chars`` (at least the first; twice as many when it opens
+    by announcing a list), without its yes/no verdict, which would answer a question the asker may not
+    have asked; "…" when the answer goes on.
 
     >>> gist("Yes. Turn it on with the VM off. It then works on every host. More detail here.", 40)
-    'Turn it on with the VM off.'
+    'Turn it on with the VM off. …'
+    >>> gist("Short answer.")
+    'Short answer.'
     """
     sentences = _SENTENCE.split(drop_verdict(unwrap(answer).strip()))
-    out = sentences[0]
+    if _ANNOUNCES_LIST.search(sentences[0]):
+        max_chars *= 2
+    out, used = sentences[0], 1
     for sentence in sentences[1:]:
         if len(out) + 1 + len(sentence) > max_chars:
             break
         out += " " + sentence
-    return out
+        used += 1
+    return out + (" …" if used < len(sentences) else "")
 
 
 # Where an answer may cite a snippet or article by id: "the licensing article", or a lowercase hyphenated

@@ -20,7 +20,8 @@ COMMON_ACRONYMS = frozenset("""VM VMS OS CPU IP GB TB MB NIC RAM USB DNS DHCP PC
 GUI ISO DVD SQL AD DC IIS SP1 MAC RDP VPN NT IDE SCSI SAN NAS SAS FC HBA LUN IOPS SMB UEFI MBR GPT TPM
 AES QOS NAT CLI NTP FQDN WMI HA DR CA MVP RHEL SLES LTS""".split())
 _ACRONYM_RE = re.compile(r"^[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*$")   # one token, two or more capitals
-_CODE_OR_LINK_RE = re.compile(r"(`[^`]*`|\[[^\]]*\]\([^)]*\))")
+# Code spans, links and quoted text (a message or a button as the product writes it) stay as written.
+_CODE_OR_LINK_RE = re.compile(r"(`[^`]*`|\[[^\]]*\]\([^)]*\)|\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”)")
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,15 @@ class Glossary:
     def spell_out(self, text: str, done: set[str] | None = None) -> str:
         """Write each acronym's long form before its first use: "RCT" -> "Resilient Change Tracking (RCT)".
 
-        Code spans and links stay as they are; acronyms in ``done`` (updated in place, so a draft can
-        pass it from part to part) and those whose long form the text already has are left alone.
+        Code spans, links and quoted text stay as they are; acronyms in ``done`` (updated in place, so
+        a draft can pass it from part to part) and those whose long form the text already has are left
+        alone.
 
         >>> g = Glossary([GlossaryEntry("RCT", ("Resilient Change Tracking",))])
         >>> g.spell_out("Backups use RCT. RCT is on by default; `Get-VM RCT` is code.")
         'Backups use Resilient Change Tracking (RCT). RCT is on by default; `Get-VM RCT` is code.'
+        >>> g.spell_out('The button says "Enable RCT". RCT then runs.')
+        'The button says "Enable RCT". Resilient Change Tracking (RCT) then runs.'
         """
         done = set() if done is None else done
         forms = self.long_forms

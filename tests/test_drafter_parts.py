@@ -204,8 +204,9 @@ def test_focus_and_compose_doctests():
 
     import kb.compose
     import kb.focus
+    import kb.glossary
 
-    for module in (kb.focus, kb.compose):
+    for module in (kb.focus, kb.compose, kb.glossary):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 
@@ -401,3 +402,13 @@ def test_further_reading_is_the_page_nearest_the_answer_plus_the_cmdlets_it_runs
     runs = cmdlet_references(corpus.articles[snippet.article], snippet.answer)
     assert any(r.title.startswith("Set-VMHost") for r in runs)
     assert all(r.url in linux.draft for r in runs[:2])
+
+
+def test_a_gist_of_an_answer_that_announces_a_list_carries_more_of_it(real_index):
+    from kb.compose import GIST_CHARS, gist
+
+    listing = real_index.corpus.snippets["vm-generations-iso-boot-no-os"].answer
+    assert listing.startswith("Check four things")
+    g = gist(listing)
+    assert len(g) > GIST_CHARS and "Second" in g
+    assert g.endswith("…") or len(g) >= len(" ".join(listing.split())) - 2
