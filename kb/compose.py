@@ -154,6 +154,28 @@ def _inline_text(line: str) -> str:
     return head + "".join(out)
 
 
+_QUOTED_PART = re.compile(r"[\"“]([^\"”]+)[\"”]")
+STATED_SHARE = 0.75   # a condition whose content words the paste has at least this share of is stated there
+
+
+def stated_in(condition: str, question: str) -> bool:
+    """Whether the paste already says a snippet's condition holds, so repeating it is padding: its quoted
+    message is in the paste ('the error text says "Unable to allocate ... MB of RAM"'), or most of its
+    words are.
+
+    >>> stated_in('the error text says "Unable to allocate ... MB of RAM"', "Unable to allocate 2200 MB of RAM")
+    True
+    >>> stated_in("the guest is a Linux desktop distribution", "my Ubuntu VM has no clipboard")
+    False
+    """
+    have = _ref_words(question)
+    quoted = _QUOTED_PART.findall(condition)
+    if quoted:
+        return all(_ref_words(q.replace("...", " ")) <= have for q in quoted)
+    want = _ref_words(condition)
+    return len(want) >= 2 and len(want & have) >= STATED_SHARE * len(want)
+
+
 _VERDICT = re.compile(r"^(?:(?:Yes|No|Partly)\.\s+|Yes, but\s+)(?=\S)")
 
 
@@ -349,8 +371,9 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     md: list[str] = ["Hi,", "", prose(best.answer if yes_no else drop_verdict(best.answer))]
     for extra in snippets[1:]:
         md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(extra.answer)]
-    if best.conditions:
-        md += ["", "**This holds when:**"] + [f"- {c}" for c in best.conditions]
+    conditions = [c for c in best.conditions if not stated_in(c, question)]
+    if conditions:
+        md += ["", "**This holds when:**"] + [f"- {c}" for c in conditions]
     caveats = [c for c in (version_caveat(facts, s, corpus) for s in snippets) if c]
     caveats = list(dict.fromkeys(caveats))
     if caveats:

@@ -412,3 +412,17 @@ def test_a_gist_of_an_answer_that_announces_a_list_carries_more_of_it(real_index
     g = gist(listing)
     assert len(g) > GIST_CHARS and "Second" in g
     assert g.endswith("…") or len(g) >= len(" ".join(listing.split())) - 2
+
+
+def test_a_condition_the_paste_already_states_is_not_repeated(real_index):
+    from kb.answer import answer_question
+
+    stated = answer_question(real_index, "Hyper-V VM will not start: Unable to allocate 2200 MB of RAM: Insufficient "
+                                         "system resources exist to complete the requested service. (0x800705AA)",
+                             ranker=_always())
+    assert stated.sources[0].id == "vm-start-failures-insufficient-resources"
+    assert "This holds when" not in stated.draft
+    unstated = answer_question(real_index, "Hyper-V VM will not start: Insufficient system resources exist to "
+                                           "complete the requested service (0x800705AA)", ranker=_always())
+    assert unstated.sources[0].id == "vm-start-failures-insufficient-resources"
+    assert "Unable to allocate ... MB of RAM" in unstated.draft
