@@ -26,7 +26,10 @@ REAL_SET = ROOT / "tests" / "data" / "real_questions.jsonl"
 # Off-topic questions still always abstain.
 # The content was tuned on the dev set, so the holdout is the check to trust (neither trains the ranker).
 PINNED = {
-    DEV_SET: {"hit@1": 0.91, "hit@3": 0.94, "mrr": 0.92, "abstain_precision": 0.21, "abstain_recall": 0.95,
+    # Calibrated on 495 real questions instead of 360 (issue 12, third round), the confidence is lower
+    # (fewer real questions are covered), so more synthetic answerable questions fall under 0.6:
+    # abstain precision dev 0.215 -> 0.206 (0.200 lexical), holdout 0.206 -> 0.200 (0.194); hit@1 held.
+    DEV_SET: {"hit@1": 0.91, "hit@3": 0.94, "mrr": 0.92, "abstain_precision": 0.19, "abstain_recall": 0.95,
               "fact_recall": 0.44},
     # Holdout abstain precision 0.298 -> 0.280 and fact recall 0.391 -> 0.370 when 108 snippets got
     # titles (issue 14): a few answerable questions fell just under the threshold. With the ranker
@@ -35,20 +38,20 @@ PINNED = {
     # questions (issue 12): dev hit@1 0.930 (0.913 without the semantic extra), abstain precision
     # 0.215 (0.222); holdout hit@1 0.907 -> 0.884 (0.895), mrr 0.906 (0.911), abstain precision 0.222
     # (0.209), fact recall 0.382 (0.366).
-    HOLDOUT_SET: {"hit@1": 0.86, "hit@3": 0.92, "mrr": 0.89, "abstain_precision": 0.20, "abstain_recall": 0.95,
+    HOLDOUT_SET: {"hit@1": 0.86, "hit@3": 0.92, "mrr": 0.89, "abstain_precision": 0.18, "abstain_recall": 0.95,
                   "fact_recall": 0.31},
 }
 # Real questions, 5-fold cross-validated drafts (scripts/eval.py): floors for the figures that are
 # higher-is-better, ceilings for calibration error and confidently wrong drafts; with the semantic
-# extra on (True) and off (False); measured by scripts/eval.py on 425 questions (140 covered), see
-# the figures printed there: on, hit@1 0.600, hit@3 0.800, AUC 0.743, 6 answered (2 wrong); off,
-# 0.529, 0.707, 0.760, 7 answered (3 wrong). On the 360 questions before the third collection round
-# (65 added, 19 covered) the same drafter scored 0.612 / 0.802 / 0.765 and 0.537 / 0.727 / 0.769.
+# extra on (True) and off (False); measured by scripts/eval.py on 495 questions (161 covered), see
+# the figures printed there: on, hit@1 0.596, hit@3 0.789, AUC 0.725, 6 answered (2 wrong); off,
+# 0.534, 0.752, 0.727, 6 answered (3 wrong). The same drafter scored 0.612 / 0.802 / 0.765 (on) and
+# 0.537 / 0.727 / 0.769 (off) on the 360 questions before the third round's 135 (40 covered) joined.
 # One more wrong moves confidently_wrong by about 0.15: its ceilings leave one question's room.
-REAL_FLOORS = {True: {"hit@1": 0.59, "hit@3": 0.79, "abstain_recall": 0.95, "auc": 0.73},
-               False: {"hit@1": 0.52, "hit@3": 0.70, "abstain_recall": 0.95, "auc": 0.74}}
+REAL_FLOORS = {True: {"hit@1": 0.58, "hit@3": 0.78, "abstain_recall": 0.95, "auc": 0.71},
+               False: {"hit@1": 0.52, "hit@3": 0.74, "abstain_recall": 0.95, "auc": 0.71}}
 REAL_CEILINGS = {True: {"ece": 0.06, "confidently_wrong": 0.50},
-                 False: {"ece": 0.06, "confidently_wrong": 0.58}}
+                 False: {"ece": 0.06, "confidently_wrong": 0.67}}
 
 
 def _eval_module():
