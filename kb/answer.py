@@ -163,7 +163,8 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
     if "error_code" in best.snippet.needs:
         needs.append("error_code")
     return compose(question_id, [c.snippet for c in used], confidence, a.facts, needs,
-                   _sources(a, used, corpus), corpus, base_url, detected, focus, a.focus.text, a.focus.asks_yes_no)
+                   _sources(a, used, corpus), corpus, base_url, detected, focus, a.focus.text, a.focus.asks_yes_no,
+                   a.question)
 
 
 CURRENT_RELEASES = ("Windows Server 2016", "Windows Server 2019", "Windows Server 2022", "Windows Server 2025")

@@ -358,10 +358,11 @@ def _clarifying(needs: list[str], facts: Facts) -> list[str]:
 
 def compose(question_id: str | None, snippets: list[Snippet], confidence: float, facts: Facts, needs: list[str],
             sources: list[Source], corpus: Corpus, base_url: str = "", detected: dict | None = None,
-            focus: dict | None = None, question: str = "", yes_no: bool = True) -> Draft:
+            focus: dict | None = None, question: str = "", yes_no: bool = True, paste: str = "") -> Draft:
     """The draft for a decided answer: ``snippets[0]`` answers; ``snippets[1]``, when given, answers
     the paste's second question. ``yes_no``: the paste asks a yes-or-no question (else an answer's
-    opening verdict is dropped)."""
+    opening verdict is dropped). ``paste``: the whole cleaned question, where a condition may already be
+    stated (``question`` is its focus)."""
     best = snippets[0]
     spelled: set[str] = set()   # acronyms already written out in full once
 
@@ -371,7 +372,7 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     md: list[str] = ["Hi,", "", prose(best.answer if yes_no else drop_verdict(best.answer))]
     for extra in snippets[1:]:
         md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(extra.answer)]
-    conditions = [c for c in best.conditions if not stated_in(c, question)]
+    conditions = [c for c in best.conditions if not stated_in(c, paste or question)]
     if conditions:
         md += ["", "**This holds when:**"] + [f"- {c}" for c in conditions]
     caveats = [c for c in (version_caveat(facts, s, corpus) for s in snippets) if c]

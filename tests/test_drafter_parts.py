@@ -426,3 +426,16 @@ def test_a_condition_the_paste_already_states_is_not_repeated(real_index):
                                            "complete the requested service (0x800705AA)", ranker=_always())
     assert unstated.sources[0].id == "vm-start-failures-insufficient-resources"
     assert "Unable to allocate ... MB of RAM" in unstated.draft
+
+
+def test_a_condition_stated_anywhere_in_a_long_paste_is_not_repeated(real_index):
+    from kb.answer import answer_question
+
+    paste = ("Insufficient system resources exist to complete the requested service. (0x800705AA). 'minikube' "
+             "failed to start.\nCreating hyperv VM (CPUs=2, Memory=2200MB, Disk=20000MB) ...\n"
+             + "libmachine: [stdout =====>] : \n" * 8
+             + "Hyper-V\\Start-VM : 'minikube' failed to start. Unable to allocate 2200 MB of RAM: Insufficient "
+               "system resources exist to complete the requested service. (0x800705AA).")
+    d = answer_question(real_index, paste, ranker=_always())
+    assert d.sources[0].id == "vm-start-failures-insufficient-resources"
+    assert "This holds when" not in d.draft
