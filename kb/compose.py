@@ -168,7 +168,7 @@ def stated_in(condition: str, question: str) -> bool:
     >>> stated_in("the guest is a Linux desktop distribution", "my Ubuntu VM has no clipboard")
     False
     """
-    have = _ref_words(question)
+    have = _content_words(question)
     quoted = _QUOTED_PART.findall(condition)
     if quoted:
         return all(_ref_words(q.replace("...", " ")) <= have for q in quoted)
@@ -277,14 +277,19 @@ _REF_GENERIC = frozenset(
 MIN_REFERENCE_OVERLAP = 2   # distinctive words a reference's title must share with the answer it backs
 
 
-@lru_cache(maxsize=4096)
-def _ref_words(text: str) -> frozenset[str]:
+def _content_words(text: str) -> frozenset[str]:
+    """Stems of the distinctive words of ``text``; version tokens (2012, r2, 1809) say which release,
+    not what about."""
     from kb.index import stem_word
     from kb.text import words
 
-    # Version tokens (2012, r2, 1809) say which release, not what about.
     return frozenset(stem_word(w) for w in words(text) if w not in _REF_GENERIC and not any(ch.isdigit() for ch in w)
                      and len(w) > 1)
+
+
+# Cached for the KB's own texts only (reference titles, snippet titles and answers, conditions: a bounded
+# set); a pasted question goes through _content_words, so a server never keeps what users paste.
+_ref_words = lru_cache(maxsize=4096)(_content_words)
 
 
 def reference_overlap(title: str, context: str) -> int:

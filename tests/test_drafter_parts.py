@@ -439,3 +439,15 @@ def test_a_condition_stated_anywhere_in_a_long_paste_is_not_repeated(real_index)
     d = answer_question(real_index, paste, ranker=_always())
     assert d.sources[0].id == "vm-start-failures-insufficient-resources"
     assert "This holds when" not in d.draft
+
+
+def test_pasted_text_is_never_kept_in_the_reference_word_cache():
+    """A server drafts many pastes: only the KB's own texts are cached, never what users paste."""
+    from kb.compose import _ref_words, stated_in
+
+    cond = 'the error text says "Unable to allocate ... MB of RAM"'
+    stated_in(cond, "warm-up paste")
+    size = _ref_words.cache_info().currsize
+    for i in range(50):
+        stated_in(cond, f"unique paste number {i}: Unable to allocate {i} MB of RAM")
+    assert _ref_words.cache_info().currsize == size
