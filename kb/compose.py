@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from kb.content import Article, Corpus, Snippet
+from kb.content import Corpus, Snippet
 from kb.facts import CLARIFYING_QUESTIONS, Facts
+from kb.references import MAX_LINKS, article_links, content_words, hvkb_link, kb_words, public_ids, snippet_references
 from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
 
 MAX_CLARIFYING = 3
-MAX_LINKS = 3
-REFERENCES_PER_ARTICLE = 1   # the page nearest the answer; plus the reference page of each cmdlet it runs
-CMDLET_REFERENCES = 2
 # An abstention this sure of its closest snippet gives that snippet's opening sentences (its direct
 # answer) under it, as what applies if that is the asker's case: the title alone rarely helps.
 GIST_FROM = 0.25
@@ -168,11 +165,11 @@ def stated_in(condition: str, question: str) -> bool:
     >>> stated_in("the guest is a Linux desktop distribution", "my Ubuntu VM has no clipboard")
     False
     """
-    have = _content_words(question)
+    have = content_words(question)
     quoted = _QUOTED_PART.findall(condition)
     if quoted:
-        return all(_ref_words(q.replace("...", " ")) <= have for q in quoted)
-    want = _ref_words(condition)
+        return all(kb_words(q.replace("...", " ")) <= have for q in quoted)
+    want = kb_words(condition)
     return len(want) >= 2 and len(want & have) >= STATED_SHARE * len(want)
 
 
@@ -222,138 +219,6 @@ def gist(answer: str, max_chars: int = GIST_CHARS) -> str:
         out += " " + sentence
         used += 1
     return out + (" …" if used < len(sentences) else "")
-
-
-# Where an answer may cite a snippet or article by id: "the licensing article", or a lowercase hyphenated
-# token ("dc-virtualization", "linux-guests-screen-resolution"); a set lookup decides whether it is one.
-_CITED_ID = re.compile(r"\bthe (?P<article>[a-z0-9][a-z0-9-]*) article\b(?:'s [\w-]+ section)?|"
-                       r"(?<![\w/#-])(?P<id>[a-z0-9]+(?:-[a-z0-9]+)+)(?![\w/-])")
-# An article id is also a plain compound ("enhanced-session support"): cited only after these.
-_CITE_CUE = re.compile(r"(?:\bsee|\bread|Details:|\band|\bor)\s$")
-
-
-def public_ids(text: str, corpus: Corpus, base_url: str = "") -> str:
-    """Answers cite other snippets and articles by id ("see dc-virtualization"), which a forum reader
-    cannot open: each becomes a link, to hvkb's page (titled as there) when a public base URL is set,
-    else to the public reference nearest it, titled as that page (or the title, quoted, when it has none).
-
-    Snippet ids are cited anywhere; an article id only as "the licensing article", or after "see",
-    "read", "Details:", "and" or "or" ("read live-migration and cpu-compatibility")."""
-    def link(m: re.Match) -> str:
-        doc_id = m.group("article") or m.group("id")
-        if m.group("article"):
-            if doc_id not in corpus.articles:
-                return m.group(0)
-        elif doc_id not in corpus.snippets and not (
-                doc_id in corpus.articles and _CITE_CUE.search(text[max(0, m.start() - 9):m.start()])):
-            return m.group(0)
-        doc = corpus.get(doc_id)
-        art = corpus.articles.get(doc.article if doc_id in corpus.snippets else doc_id)
-        if base_url:
-            section = f"snippet-{doc_id}" if doc_id in corpus.snippets else None
-            return f"[{doc.title}]({hvkb_link(base_url, art.id if art else doc_id, section)})"
-        refs = []
-        if art is not None:
-            # A snippet: the page about it; an article: its first reference, the overview page.
-            refs = ((best_references(art, "", 1, answer=f"{doc.title} {doc.answer}", min_overlap=MIN_REFERENCE_OVERLAP)
-                     if doc_id in corpus.snippets else []) or list(art.references[:1]))
-        # Linked to a public page, the text names that page (its heading, without the note on what it
-        # covers), so the reader knows where the link goes.
-        return f"[{refs[0].title.split(' (')[0]}]({refs[0].url})" if refs else f'"{doc.title}"'
-
-    return _CITED_ID.sub(link, text)
-
-
-def hvkb_link(base_url: str, doc_id: str, section: str | None = None) -> str:
-    return f"{base_url.rstrip('/')}/articles/{doc_id}" + (f"#{section}" if section else "")
-
-
-# Words of reference titles that say where a page is, not what it is about: they tell nothing about
-# whether the page fits an answer.
-_REF_GENERIC = frozenset(
-    "windows server microsoft learn hyper v hyperv hyper-v powershell reference documentation docs source module "
-    "docset class blog archive article support kb previous version versions overview what new whats "
-    "virtual machine machines vm vms guide use using how about in on for and the of a to with".split())
-MIN_REFERENCE_OVERLAP = 2   # distinctive words a reference's title must share with the answer it backs
-
-
-def _content_words(text: str) -> frozenset[str]:
-    """Stems of the distinctive words of ``text``; version tokens (2012, r2, 1809) say which release,
-    not what about."""
-    from kb.index import stem_word
-    from kb.text import words
-
-    return frozenset(stem_word(w) for w in words(text) if w not in _REF_GENERIC and not any(ch.isdigit() for ch in w)
-                     and len(w) > 1)
-
-
-# Cached for the KB's own texts only (reference titles, snippet titles and answers, conditions: a bounded
-# set); a pasted question goes through _content_words, so a server never keeps what users paste.
-_ref_words = lru_cache(maxsize=4096)(_content_words)
-
-
-def reference_overlap(title: str, context: str) -> int:
-    """How much a reference's title is about ``context`` (a snippet's title and answer): the distinctive
-    words they share, a shared cmdlet name (``Get-VMConnectAccess``) counting for two."""
-    shared = _ref_words(title) & _ref_words(context)
-    return sum(2 if "-" in w else 1 for w in shared)
-
-
-_CMDLET = re.compile(r"\b[A-Z][a-z]+-[A-Z][A-Za-z]+\b")
-
-
-def cmdlet_references(art: Article, answer: str) -> list:
-    """The article's references for the cmdlets an answer runs: a title that opens with a cmdlet name
-    (``Set-VMHost (Hyper-V PowerShell reference)``) whose cmdlet the answer names."""
-    named = {m.group(0).lower() for m in _CMDLET.finditer(answer)}
-    out = []
-    for ref in art.references:
-        m = _CMDLET.match(ref.title)
-        if m and m.group(0).lower() in named:
-            out.append(ref)
-    return out
-
-
-def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE, answer: str = "",
-                    min_overlap: int = 0):
-    """The article's references whose titles are nearest the question and the answer given from it
-    (a cmdlet's reference for an answer that runs the cmdlet), the first ones on ties. With
-    ``min_overlap``, only references whose titles share that much with the answer
-    (:func:`reference_overlap`): an unrelated page under a fitting title is worse than no link."""
-    refs = list(enumerate(art.references))
-    if min_overlap:
-        refs = [(i, r) for i, r in refs if reference_overlap(r.title, answer) >= min_overlap]
-    if not question and not answer:
-        return [r for _i, r in refs[:n]]
-    from rapidfuzz import fuzz, utils
-
-    def score(title: str) -> float:
-        return sum(fuzz.token_set_ratio(text, title, processor=utils.default_process) for text in (question, answer) if text)
-
-    ranked = sorted(refs, key=lambda ir: (-score(ir[1].title), ir[0]))
-    return [ref for _i, ref in ranked[:n]]
-
-
-def article_links(articles: list[Article], base_url: str = "", question: str = "",
-                  answers: dict[str, str] | None = None) -> list[str]:
-    """Markdown list items a forum reader can open: each article's public references (those nearest the
-    question and the answer given from it, ``answers`` by article id), and hvkb's own page only when a
-    public base URL is configured (a site-relative link is dead on a forum)."""
-    items: list[str] = []
-    for art in articles:
-        answer = (answers or {}).get(art.id, "")
-        # The references about the answer given; failing any, the one page nearest it, so a posted
-        # answer still cites a public source.
-        refs = (best_references(art, question, answer=answer, min_overlap=MIN_REFERENCE_OVERLAP)
-                or best_references(art, question, 1, answer=answer, min_overlap=1))
-        refs += [r for r in cmdlet_references(art, answer) if r not in refs][:CMDLET_REFERENCES]
-        for ref in refs:
-            item = f"- [{ref.title}]({ref.url})"
-            if item not in items:
-                items.append(item)
-        if base_url:
-            items.append(f"- [{art.title}]({hvkb_link(base_url, art.id)})")
-    return items[:MAX_LINKS * 2]
 
 
 def _clarifying(needs: list[str], facts: Facts) -> list[str]:
@@ -435,8 +300,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     link = hvkb_link(base_url, art.id, f"snippet-{sn.id}" if sn is not None else None)
                     item = f"- {about} ([read it]({link}))"
                 else:
-                    context = f"{sn.title} {sn.answer}" if sn is not None else art.title
-                    refs = best_references(art, question, 1, answer=context, min_overlap=MIN_REFERENCE_OVERLAP)
+                    refs = snippet_references(art, sn, question) if sn is not None else []
                     item = f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}"
                 if i == 0 and sn is not None and confidence >= GIST_FROM:
                     item += ": " + corpus.glossary.spell_out(public_ids(gist(sn.answer), corpus, base_url), spelled)

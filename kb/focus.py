@@ -74,8 +74,7 @@ class Focus:
         """Whether the paste says, outside its questions, that something goes wrong ("Live migration fails
         between our hosts"). A failure named inside a question ("Does it survive a node failure?") is a
         question about design, not a report."""
-        told = [s for s in self.sentences if s not in self.asks]
-        return any(_FAILURE.search(s) or _OPERATION_FAILS.search(s) for s in told)
+        return any(reports_failure(s) for s in self.sentences if s not in self.asks)
 
     def wants_error_text(self, text: str) -> bool:
         """A failure is reported in a short paste without its message: the one case to ask for the
@@ -102,7 +101,7 @@ def reports_failure(text: str) -> bool:
     >>> reports_failure("my vm will not start on the host"), reports_failure("Can I extend replication to Azure?")
     (True, False)
     """
-    return bool(_ERROR_LINE.search(text) or _FAILURE.search(text))
+    return bool(_FAILURE.search(text) or _OPERATION_FAILS.search(text))
 
 
 def quotes_error(text: str) -> bool:

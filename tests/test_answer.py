@@ -149,7 +149,7 @@ def test_sources_add_another_topic_only_when_it_is_nearly_as_strong(real_index):
 def test_further_reading_follows_the_answer_given(real_index):
     """The links under a draft are the references nearest what the draft says, not only the question:
     an answer that runs Grant-VMConnectAccess links that cmdlet's reference first."""
-    from kb.compose import best_references
+    from kb.references import best_references
 
     corpus = real_index.corpus
     s = corpus.snippets["remote-management-vmconnect-access"]

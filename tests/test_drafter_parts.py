@@ -270,7 +270,7 @@ def test_pointers_and_further_reading_link_only_pages_about_the_answer(real_inde
     from dataclasses import replace
 
     from kb.answer import answer_question
-    from kb.compose import reference_overlap
+    from kb.references import reference_overlap
 
     q = "Enhanced session for my Ubuntu VM: how do I turn it on? The host is Windows Server 2022."
     d = answer_question(real_index, q, ranker=_always())
@@ -337,7 +337,7 @@ def test_no_draft_text_cites_a_snippet_or_article_by_its_id(real_index):
     with what it is (the public reference nearest it, or hvkb's page under a public base URL)."""
     import re
 
-    from kb.compose import public_ids
+    from kb.references import public_ids
 
     corpus = real_index.corpus
     snippet_ids = [i for i in corpus.snippets if "-" in i]
@@ -387,7 +387,7 @@ def test_a_long_paste_or_a_limit_is_not_asked_for_the_exact_error():
 
 def test_further_reading_is_the_page_nearest_the_answer_plus_the_cmdlets_it_runs(real_index):
     from kb.answer import answer_question
-    from kb.compose import cmdlet_references
+    from kb.references import cmdlet_references
 
     corpus = real_index.corpus
     d = answer_question(real_index, "Hyper-V VM will not start: Unable to allocate 2200 MB of RAM: Insufficient "
@@ -443,7 +443,8 @@ def test_a_condition_stated_anywhere_in_a_long_paste_is_not_repeated(real_index)
 
 def test_pasted_text_is_never_kept_in_the_reference_word_cache():
     """A server drafts many pastes: only the KB's own texts are cached, never what users paste."""
-    from kb.compose import _ref_words, stated_in
+    from kb.compose import stated_in
+    from kb.references import kb_words as _ref_words
 
     cond = 'the error text says "Unable to allocate ... MB of RAM"'
     stated_in(cond, "warm-up paste")
