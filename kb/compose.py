@@ -253,10 +253,7 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     if clarifying:
         md += ["", "To be sure this fits your setup, could you tell us:"] + [f"- {q}" for q in clarifying]
     articles = [corpus.articles[a] for a in dict.fromkeys(s.article for s in snippets) if a in corpus.articles]
-    answers: dict[str, str] = {}
-    for sn in snippets:
-        answers[sn.article] = f"{answers.get(sn.article, '')} {sn.title} {sn.answer}".strip()
-    links = article_links(articles, base_url, question, answers)
+    links = article_links(articles, base_url, question, snippets, corpus)
     if links:
         md += ["", "Further reading:"] + links
     md += ["", "Hope this helps."]
@@ -300,7 +297,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     link = hvkb_link(base_url, art.id, f"snippet-{sn.id}" if sn is not None else None)
                     item = f"- {about} ([read it]({link}))"
                 else:
-                    refs = snippet_references(art, sn, question) if sn is not None else []
+                    refs = snippet_references(art, sn, question, corpus=corpus) if sn is not None else []
                     item = f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}"
                 if i == 0 and sn is not None and confidence >= GIST_FROM:
                     item += ": " + corpus.glossary.spell_out(public_ids(gist(sn.answer), corpus, base_url), spelled)

@@ -32,7 +32,7 @@ NEEDS = ("os_version", "cluster", "cpu_vendor", "guest_os", "backup_product", "h
 
 ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "related", "updated", "references"}
 ARTICLE_REQUIRED = ("id", "title", "topic", "summary", "updated")
-SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "when", "applies_to", "needs"}
+SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "when", "applies_to", "needs", "see"}
 SNIPPET_REQUIRED = ("id", "article", "questions")
 
 
@@ -113,6 +113,9 @@ class Snippet:
     applies_to: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     when: tuple[tuple[str, str], ...] = ()   # machine-checkable conditions (kb.conditions), sorted pairs
+    # The article's references (their URLs, best first) that back this answer, as its author chose them;
+    # () when none does, None when not chosen (kb.references then picks by title).
+    see: tuple[str, ...] | None = None
     path: str = ""
     line: int = 1
     kind: str = field(default="snippet", init=False)
@@ -132,6 +135,7 @@ class Snippet:
         for k in ("questions", "conditions", "applies_to", "needs"):
             d[k] = tuple(d.get(k, ()))
         d["when"] = tuple(sorted((d.get("when") or {}).items()))
+        d["see"] = tuple(d["see"]) if d.get("see") is not None else None
         return cls(**d)
 
 
@@ -416,7 +420,8 @@ def _load_snippet(path: Path, errors: list[ContentError]) -> Snippet | None:
     return Snippet(
         id=doc_id, article=f.slug("article"), topic="", title=f.str("title") or (questions[0] if questions else doc_id),
         questions=questions, answer=answer, conditions=f.list("conditions"), applies_to=f.applies_to(),
-        needs=needs, when=tuple(sorted(when.items())), path=str(path), line=lines.get("id", 1),
+        needs=needs, when=tuple(sorted(when.items())), see=f.list("see") if "see" in data else None,
+        path=str(path), line=lines.get("id", 1),
     )
 
 
@@ -455,6 +460,11 @@ def check_content(content_dir: Path) -> tuple[Corpus, list[ContentError]]:
                 continue
             if parent:
                 snip = replace(snip, topic=parent.topic)
+                known_urls = {r.url for r in parent.references}
+                for i, url in enumerate(snip.see or ()):
+                    if url not in known_urls:
+                        errors.append(ContentError(path, _line_of(path, "see") + 1 + i,
+                                                   f"see: {url!r} is not among the references of article {parent.id!r}"))
             first_seen[snip.id] = snippets[snip.id] = snip
     for art in articles.values():
         for rel in art.related:

@@ -47,7 +47,7 @@ def public_ids(text: str, corpus: Corpus, base_url: str = "") -> str:
         refs = []
         if art is not None:
             # A snippet: the page about it; an article: its first reference, the overview page.
-            refs = ((snippet_references(art, doc) if doc_id in corpus.snippets else []) or list(art.references[:1]))
+            refs = ((snippet_references(art, doc, corpus=corpus) if doc_id in corpus.snippets else []) or list(art.references[:1]))
         # Linked to a public page, the text names that page (its heading, without the note on what it
         # covers), so the reader knows where the link goes.
         return f"[{refs[0].title.split(' (')[0]}]({refs[0].url})" if refs else f'"{doc.title}"'
@@ -83,11 +83,61 @@ def content_words(text: str) -> frozenset[str]:
 kb_words = lru_cache(maxsize=4096)(content_words)
 
 
-def reference_overlap(title: str, context: str) -> int:
+def reference_overlap(title: str, context: str, common: frozenset[str] = frozenset()) -> int:
     """How much a reference's title is about ``context`` (a snippet's title and answer): the distinctive
-    words they share, a shared cmdlet name (``Get-VMConnectAccess``) counting for two."""
-    shared = kb_words(title) & kb_words(context)
+    words they share, a shared cmdlet name (``Get-VMConnectAccess``) counting for two. Words in
+    ``common`` (what every answer of the article is about, :func:`article_words`) do not count."""
+    shared = (kb_words(title) & kb_words(context)) - common
     return sum(2 if "-" in w else 1 for w in shared)
+
+
+def reference_fit(title: str, context: str, common: frozenset[str]) -> int:
+    """How well a reference backs an answer: 2 when its title shares MIN_REFERENCE_OVERLAP words with the
+    answer beyond what the whole article is about (``common``); 1 for a page about the article's subject
+    as a whole (at most GENERAL_SHARE of its title's words are not ``common``: "Use Cluster Shared
+    Volumes in a failover cluster") that shares that many words with the answer; else 0. A page about
+    one case (a Best Practices Analyzer rule, "Get-WBVssBackupOption") backs only answers about that
+    case, however many of the article's own words its title repeats."""
+    if reference_overlap(title, context, common) >= MIN_REFERENCE_OVERLAP:
+        return 2
+    words = kb_words(title)
+    if len(words - common) <= GENERAL_SHARE * len(words) and reference_overlap(title, context) >= MIN_REFERENCE_OVERLAP:
+        return 1
+    return 0
+
+
+GENERAL_SHARE = 0.5   # a title with at most this share of words beyond the article's common ones is about it all
+COMMON_SHARE = 0.3   # a word in more of an article's snippets than this says what the article is about
+
+
+def article_words(corpus: Corpus | None, art: Article) -> frozenset[str]:
+    """The words most of an article's snippets share ("backup" in VM backup, "quorum" in quorum): a
+    reference title sharing one with an answer is about the article, not about that answer."""
+    snippets = corpus.snippets_of(art.id) if corpus is not None else []
+    if len(snippets) < 4:
+        return frozenset()
+    counts: dict[str, int] = {}
+    for sn in snippets:
+        for w in kb_words(f"{sn.title} {sn.answer}"):
+            counts[w] = counts.get(w, 0) + 1
+    return frozenset(w for w, n in counts.items() if n > COMMON_SHARE * len(snippets))
+
+
+RELEASE_GAP = 2   # releases between a page's and an answer's before the page is about another release
+
+
+def other_release(title: str, applies_to) -> bool:
+    """Whether a reference's title names only Windows Server releases at least RELEASE_GAP away from
+    every release an answer applies to ("Set-ClusterQuorum (Windows Server 2008 R2)" for a cloud
+    witness, which arrived in 2016). A page about the release next to it (2012 for a 2012 R2 answer)
+    usually still holds."""
+    from kb.versions import find_versions, version_rank
+
+    named = [r for r in map(version_rank, find_versions(title)) if r is not None]
+    mine = [r for r in map(version_rank, applies_to or ()) if r is not None]
+    if not named or not mine:
+        return False
+    return min(abs(a - b) for a in named for b in mine) >= RELEASE_GAP
 
 
 _CMDLET = re.compile(r"\b[A-Z][a-z]+-[A-Z][A-Za-z]+\b")
@@ -106,14 +156,24 @@ def cmdlet_references(art: Article, answer: str) -> list:
 
 
 def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE, answer: str = "",
-                    min_overlap: int = 0):
+                    min_overlap: int = 0, common: frozenset[str] = frozenset(), applies_to=()):
     """The article's references whose titles are nearest the question and the answer given from it
     (a cmdlet's reference for an answer that runs the cmdlet), the first ones on ties. With
-    ``min_overlap``, only references whose titles share that much with the answer
-    (:func:`reference_overlap`): an unrelated page under a fitting title is worse than no link."""
+    ``min_overlap``, only references that fit the answer (:func:`reference_fit` beyond the article's
+    ``common`` words; a page about the answer's own case before a page about the whole subject) and
+    name no release outside ``applies_to``: an unrelated page under a fitting title is worse than no
+    link."""
+    fit = {}
     refs = list(enumerate(art.references))
     if min_overlap:
-        refs = [(i, r) for i, r in refs if reference_overlap(r.title, answer) >= min_overlap]
+        for i, r in refs:
+            if other_release(r.title, applies_to):
+                continue
+            if min_overlap >= MIN_REFERENCE_OVERLAP:
+                fit[i] = reference_fit(r.title, answer, common)
+            else:
+                fit[i] = 2 if reference_overlap(r.title, answer, common) >= min_overlap else 0
+        refs = [(i, r) for i, r in refs if fit.get(i)]
     if not question and not answer:
         return [r for _i, r in refs[:n]]
     from rapidfuzz import fuzz, utils
@@ -121,29 +181,53 @@ def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE
     def score(title: str) -> float:
         return sum(fuzz.token_set_ratio(text, title, processor=utils.default_process) for text in (question, answer) if text)
 
-    ranked = sorted(refs, key=lambda ir: (-score(ir[1].title), ir[0]))
+    ranked = sorted(refs, key=lambda ir: (-fit.get(ir[0], 0), -score(ir[1].title), ir[0]))
     return [ref for _i, ref in ranked[:n]]
 
 
-def snippet_references(art: Article, snippet: Snippet, question: str = "", n: int = 1) -> list:
-    """The article's references about ``snippet`` (its title and answer), nearest ``question`` first;
-    none when no reference is about it."""
+def chosen_references(art: Article, snippet: Snippet) -> list | None:
+    """The references the snippet's author chose for it (its ``see``), best first; None when not chosen."""
+    if snippet.see is None:
+        return None
+    by_url = {r.url: r for r in art.references}
+    return [by_url[u] for u in snippet.see if u in by_url]
+
+
+def snippet_references(art: Article, snippet: Snippet, question: str = "", n: int = 1,
+                       corpus: Corpus | None = None) -> list:
+    """The article's references about ``snippet``: those its author chose (``see``), else the ones
+    whose titles are about its title and answer (beyond what the article's snippets all share when
+    ``corpus`` is given), nearest ``question`` first; none when no reference is about it."""
+    chosen = chosen_references(art, snippet)
+    if chosen is not None:
+        return chosen[:n]
     return best_references(art, question, n, answer=f"{snippet.title} {snippet.answer}",
-                           min_overlap=MIN_REFERENCE_OVERLAP)
+                           min_overlap=MIN_REFERENCE_OVERLAP, common=article_words(corpus, art),
+                           applies_to=snippet.applies_to)
 
 
 def article_links(articles: list[Article], base_url: str = "", question: str = "",
-                  answers: dict[str, str] | None = None) -> list[str]:
-    """Markdown list items a forum reader can open: each article's public references (those nearest the
-    question and the answer given from it, ``answers`` by article id), and hvkb's own page only when a
-    public base URL is configured (a site-relative link is dead on a forum)."""
+                  snippets: list[Snippet] = (), corpus: Corpus | None = None) -> list[str]:
+    """Markdown list items a forum reader can open: for each article, the references of the answers
+    given from it (``snippets``: those their authors chose, else the ones nearest the question and the
+    answer) and the reference page of each cmdlet they run, then hvkb's own page only when a public
+    base URL is configured (a site-relative link is dead on a forum)."""
     items: list[str] = []
     for art in articles:
-        answer = (answers or {}).get(art.id, "")
-        # The references about the answer given; failing any, the one page nearest it, so a posted
-        # answer still cites a public source.
-        refs = (best_references(art, question, answer=answer, min_overlap=MIN_REFERENCE_OVERLAP)
-                or best_references(art, question, 1, answer=answer, min_overlap=1))
+        used = [sn for sn in snippets if sn.article == art.id]
+        answer = " ".join(f"{sn.title} {sn.answer}" for sn in used)
+        chosen = [r for sn in used for r in (chosen_references(art, sn) or ())]
+        if any(sn.see is not None for sn in used):
+            refs = list(dict.fromkeys(chosen))[:REFERENCES_PER_ARTICLE]
+        else:
+            common = article_words(corpus, art)
+            releases = tuple(dict.fromkeys(v for sn in used for v in sn.applies_to))
+            # The references about the answer given; failing any, the one page nearest it, so a posted
+            # answer still cites a public source.
+            refs = (best_references(art, question, answer=answer, min_overlap=MIN_REFERENCE_OVERLAP,
+                                    common=common, applies_to=releases)
+                    or best_references(art, question, 1, answer=answer, min_overlap=1, common=common,
+                                       applies_to=releases))
         refs += [r for r in cmdlet_references(art, answer) if r not in refs][:CMDLET_REFERENCES]
         for ref in refs:
             item = f"- [{ref.title}]({ref.url})"

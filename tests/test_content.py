@@ -115,6 +115,12 @@ Body.
     ("snippets/quorum-two-node-witness.md",
      "---\nid: quorum-two-node-witness\narticle: quorum\nquestions: [a, b]\nwhen: mixed\n---\nA.\n",
      "snippets/quorum-two-node-witness.md:5: 'when' must be a mapping"),
+    ("snippets/quorum-two-node-witness.md",
+     "---\nid: quorum-two-node-witness\narticle: quorum\nquestions: [a, b]\nsee:\n"
+     "  - https://learn.microsoft.com/en-us/windows-server/failover-clustering/deploy-cloud-witness\n"
+     "  - https://example.com/not-listed\n---\nA.\n",
+     "snippets/quorum-two-node-witness.md:7: see: 'https://example.com/not-listed' is not among the references "
+     "of article 'quorum'"),
     ("snippets/dup.md", "---\nid: quorum\narticle: quorum\nquestions: [a, b]\n---\nA.\n",
      "snippets/dup.md:2: id 'quorum' does not match the file name 'dup.md'"),
 ])
@@ -293,3 +299,22 @@ def test_content_hash_notices_a_change_to_an_oversized_file(tmp_path):
     first = content_hash(root)
     big.write_bytes(b"y" * 1_000_002)
     assert content_hash(root) != first  # not read, but its size and mtime are hashed
+
+
+def test_chosen_references_load_and_round_trip(tmp_path):
+    """``see`` keeps the author's order; ``see: []`` (none fits) differs from no ``see`` (not chosen)."""
+    from kb.content import Corpus
+
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    path = root / "snippets" / "quorum-two-node-witness.md"
+    text = path.read_text()
+    urls = ["https://learn.microsoft.com/en-us/windows-server/failover-clustering/deploy-cloud-witness",
+            "https://learn.microsoft.com/en-us/windows-server/failover-clustering/manage-cluster-quorum"]
+    path.write_text(text.replace("article: quorum\n", "article: quorum\nsee:\n" + "".join(f"  - {u}\n" for u in urls), 1))
+    corpus = load_corpus(root, strict=True)
+    snip = corpus.snippets["quorum-two-node-witness"]
+    assert snip.see == tuple(urls)
+    assert Corpus.from_dict(corpus.to_dict()).snippets[snip.id].see == tuple(urls)
+    assert load_corpus(FIXTURE_CONTENT).snippets[snip.id].see is None
+    path.write_text(text.replace("article: quorum", "article: quorum\nsee: []", 1))
+    assert load_corpus(root, strict=True).snippets[snip.id].see == ()

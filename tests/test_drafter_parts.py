@@ -452,3 +452,68 @@ def test_pasted_text_is_never_kept_in_the_reference_word_cache():
     for i in range(50):
         stated_in(cond, f"unique paste number {i}: Unable to allocate {i} MB of RAM")
     assert _ref_words.cache_info().currsize == size
+
+
+def _refs_article():
+    from kb.content import Article, Reference, Snippet
+
+    refs = (Reference("Dynamic Memory overview", "https://example.org/overview"),
+            Reference("Dynamic Memory is enabled but not responding on some virtual machines (Best Practices "
+                      "Analyzer rule)", "https://example.org/bpa-not-responding"),
+            Reference("Set-VMMemory (Windows Server 2008 R2)", "https://example.org/set-vmmemory-2008r2"))
+    art = Article("dynamic-memory", "Dynamic Memory", "dynamic-memory", "S.", "B.", references=refs)
+    answers = {
+        "dm-minimum": ("Dynamic Memory minimum and startup memory", "Dynamic Memory lets the guest start with "
+                       "startup memory and shrink to the minimum memory while it runs; it is enabled per VM."),
+        "dm-linux": ("Dynamic Memory for Linux guests", "Dynamic Memory works in Linux guests with the hv_balloon "
+                     "driver; memory is added while it runs."),
+        "dm-host": ("Host memory reserve", "The host keeps memory for itself; Dynamic Memory gives guests only "
+                    "what is left."),
+        "dm-set": ("Change Dynamic Memory with Set-VMMemory", "Run Set-VMMemory -VMName <vm> -DynamicMemoryEnabled "
+                   "$true with the VM off; Dynamic Memory memory settings then apply at start."),
+    }
+    snippets = {sid: Snippet(sid, art.id, art.id, title, ("a", "b"), answer,
+                             applies_to=("Windows Server 2016", "Windows Server 2019"))
+                for sid, (title, answer) in answers.items()}
+
+    class Corpus:
+        def snippets_of(self, article_id):
+            return list(snippets.values()) if article_id == art.id else []
+
+    return art, snippets, Corpus()
+
+
+def test_a_page_about_one_case_backs_no_answer_that_only_shares_the_articles_words():
+    """Every Dynamic Memory answer says "Dynamic Memory", "memory", "enabled", "VM": a Best Practices
+    Analyzer rule about unresponsive Dynamic Memory shares those and is about none of them, while the
+    article's overview page backs any of its answers. A page about a release two or more away from the
+    answer's (a 2008 R2 cmdlet page for a 2016 answer) backs it only when the author chose it."""
+    from dataclasses import replace
+
+    from kb.references import snippet_references
+
+    art, snippets, corpus = _refs_article()
+    got = snippet_references(art, snippets["dm-minimum"], corpus=corpus)
+    assert [r.url for r in got] == ["https://example.org/overview"]
+    for sn in snippets.values():
+        urls = [r.url for r in snippet_references(art, sn, n=3, corpus=corpus)]
+        assert "https://example.org/bpa-not-responding" not in urls, sn.id
+        assert "https://example.org/set-vmmemory-2008r2" not in urls, sn.id
+    older = replace(snippets["dm-set"], applies_to=("Windows Server 2008 R2", "Windows Server 2012"))
+    assert "https://example.org/set-vmmemory-2008r2" in [r.url for r in snippet_references(art, older, n=3,
+                                                                                             corpus=corpus)]
+
+
+def test_the_authors_chosen_references_win_and_an_empty_choice_means_no_link():
+    from dataclasses import replace
+
+    from kb.references import article_links, snippet_references
+
+    art, snippets, corpus = _refs_article()
+    chosen = replace(snippets["dm-set"], see=("https://example.org/set-vmmemory-2008r2", "https://example.org/overview"))
+    assert [r.url for r in snippet_references(art, chosen, n=2, corpus=corpus)] == list(chosen.see)
+    none = replace(snippets["dm-minimum"], see=())
+    assert snippet_references(art, none, corpus=corpus) == []
+    assert article_links([art], snippets=[none], corpus=corpus) == []
+    assert article_links([art], snippets=[chosen], corpus=corpus) == [
+        "- [Set-VMMemory (Windows Server 2008 R2)](https://example.org/set-vmmemory-2008r2)"]
