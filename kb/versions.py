@@ -154,7 +154,7 @@ def find_versions(text: str) -> list[str]:
         for m in _BUILD_RE.finditer(text):
             if m.group(1) in SERVER_BUILDS:
                 add(SERVER_BUILDS[m.group(1)])
-    for m in re.finditer(r"\bwin(?:dows)?\s*(8|10|11)\b(?!\s*(?:server|r2))", text, re.IGNORECASE):
+    for m in re.finditer(r"\b(?:w|win\s*|windows\s*)(8|10|11)\b(?!\s*(?:server|r2))", text, re.IGNORECASE):
         add(f"Windows {m.group(1)}")
     return found
 

@@ -22,6 +22,9 @@ from kb.versions import expand_applies_to, find_versions, normalize_version
     ("Host OS: Hyper-V server (headless) 10.0.17763 N/A Build 17763", ["Windows Server 2019"]),
     ("Windows 10 build 17763", ["Windows 10"]),       # the client shares the server's build number
     ("In 2019 we bought two servers", []),
+    ("I am running w10 on host and vm", ["Windows 10"]),   # forum shorthand for the client
+    ("W11 Pro laptop", ["Windows 11"]),
+    ("we need w 10 more disks", []),
 ])
 def test_versions_are_found_in_many_spellings(text, expected):
     assert find_versions(text) == expected
