@@ -517,3 +517,17 @@ def test_the_authors_chosen_references_win_and_an_empty_choice_means_no_link():
     assert article_links([art], snippets=[none], corpus=corpus) == []
     assert article_links([art], snippets=[chosen], corpus=corpus) == [
         "- [Set-VMMemory (Windows Server 2008 R2)](https://example.org/set-vmmemory-2008r2)"]
+
+
+@pytest.mark.parametrize("sentence,reported", [
+    ("if hyper-v server fails - restoring will be kinda tricky", False),   # weighs a design
+    ("What if the witness fails?", False),
+    ("In case a node crashes, do the VMs restart elsewhere?", False),
+    ("If I start the VM it fails with 0x80070005", True),                 # the asker did it
+    ("When I start the VM it fails", True),
+    ("Live migration fails between our hosts", True),
+])
+def test_a_supposed_failure_is_not_a_reported_one(sentence, reported):
+    from kb.focus import reports_failure
+
+    assert reports_failure(sentence) is reported
