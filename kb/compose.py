@@ -269,8 +269,15 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
     """The honest draft: no confident answer, the closest articles, and what would decide it.
     ``ask_error``: the paste reports a failure without giving its message (:meth:`Focus.wants_error_text`)."""
     why = f" ({reason})" if reason else ""
-    md = ["Hi,", "", f"I could not find a confident answer to this in the Hyper-V knowledge base{why}, "
-                     "so I would rather not guess."]
+    # With the closest answer's opening given, the draft offers it as a lead to check; below that, it
+    # says only that nothing fits well enough.
+    lead = confidence >= GIST_FROM and any(s.id in corpus.snippets for s in sources)
+    if lead:
+        md = ["Hi,", "", f"I am not confident the Hyper-V knowledge base covers your exact case{why}, so treat "
+                         "what follows as a lead to check against your setup, not as a confirmed answer."]
+    else:
+        md = ["Hi,", "", f"I could not find a confident answer to this in the Hyper-V knowledge base{why}, "
+                         "so I would rather not guess."]
     clarifying: list[str] = []
     if facts.other_hypervisors and not facts.mentions_hyperv:
         md += ["", f"This looks like a {', '.join(facts.other_hypervisors)} question; the product's own "
@@ -288,7 +295,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
         if nearest:
             # The closest snippet's title says what the nearest answer is about, so a reader can tell at
             # a glance whether it fits; its text is not given as an answer.
-            md += ["", "The closest I have, in case it fits:"]
+            md += ["", "The closest answer I have:" if lead else "The closest I have, in case it fits:"]
             spelled: set[str] = set()
             for i, art in enumerate(nearest):
                 sn = closest.get(art.id)

@@ -113,7 +113,15 @@ COMMON_SHARE = 0.3   # a word in more of an article's snippets than this says wh
 def article_words(corpus: Corpus | None, art: Article) -> frozenset[str]:
     """The words most of an article's snippets share ("backup" in VM backup, "quorum" in quorum): a
     reference title sharing one with an answer is about the article, not about that answer."""
-    snippets = corpus.snippets_of(art.id) if corpus is not None else []
+    if corpus is None:
+        return frozenset()
+    cache = corpus.__dict__.setdefault("_article_words", {})   # per opened corpus: its texts do not change
+    if art.id not in cache:
+        cache[art.id] = _article_words(corpus.snippets_of(art.id))
+    return cache[art.id]
+
+
+def _article_words(snippets: list[Snippet]) -> frozenset[str]:
     if len(snippets) < 4:
         return frozenset()
     counts: dict[str, int] = {}
