@@ -199,26 +199,47 @@ _ANNOUNCES_LIST = re.compile(r"\b(?:two|three|four|five|six|several|these|the fo
                              r"\b(?:things|checks|steps|causes|options|ways|reasons|fixes|settings)\b", re.I)
 
 
-def gist(answer: str, max_chars: int = GIST_CHARS) -> str:
+ASK_MATCH = 2      # words a later sentence must share with the question (beyond the opening's) to be added
+ASK_CHARS = 240    # ...and at most this long
+
+
+def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
     """An answer's opening sentences up to ``max_chars`` (at least the first; twice as many when it opens
     by announcing a list), without its yes/no verdict, which would answer a question the asker may not
-    have asked; "…" when the answer goes on.
+    have asked; "…" where the answer goes on. With ``question``, also the later sentence that shares the
+    most words with it (ASK_MATCH or more beyond the opening's), when one fits in ASK_CHARS: the part of
+    the answer about what the asker said ("the physical switch port must be a trunk").
 
     >>> gist("Yes. Turn it on with the VM off. It then works on every host. More detail here.", 40)
     'Turn it on with the VM off. …'
     >>> gist("Short answer.")
     'Short answer.'
+    >>> gist("Install xrdp in the guest. Then reboot it. The console resolution is set with Set-VMVideo.",
+    ...      30, "enhanced session works but the console resolution is small")
+    'Install xrdp in the guest. … The console resolution is set with Set-VMVideo.'
     """
     sentences = _SENTENCE.split(drop_verdict(unwrap(answer).strip()))
     if _ANNOUNCES_LIST.search(sentences[0]):
         max_chars *= 2
-    out, used = sentences[0], 1
+    length, used = len(sentences[0]), 1
     for sentence in sentences[1:]:
-        if len(out) + 1 + len(sentence) > max_chars:
+        if length + 1 + len(sentence) > max_chars:
             break
-        out += " " + sentence
+        length += 1 + len(sentence)
         used += 1
-    return out + (" …" if used < len(sentences) else "")
+    out = sentences[:used]
+    rest = sentences[used:]
+    if question and rest:
+        from kb.features import content_stems
+
+        asked = content_stems(question) - content_stems(" ".join(out))
+        shared = [(len(content_stems(x) & asked), -i) for i, x in enumerate(rest)]
+        best, neg_i = max(shared)
+        if best >= ASK_MATCH and len(rest[-neg_i]) <= ASK_CHARS:
+            i = -neg_i
+            out += (["…"] if i > 0 else []) + [rest[i]]
+            rest = rest[i + 1:]
+    return " ".join(out + (["…"] if rest else []))
 
 
 def _clarifying(needs: list[str], facts: Facts) -> list[str]:
@@ -307,7 +328,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     refs = snippet_references(art, sn, question, corpus=corpus) if sn is not None else []
                     item = f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}"
                 if i == 0 and sn is not None and confidence >= GIST_FROM:
-                    item += ": " + corpus.glossary.spell_out(public_ids(gist(sn.answer), corpus, base_url), spelled)
+                    item += ": " + corpus.glossary.spell_out(public_ids(gist(sn.answer, question=question), corpus, base_url), spelled)
                 md.append(item)
         # Ask for the exact error only when the paste reports a failure without quoting it: never for
         # what the paste already gives (an error code, event ID or pasted message), nor for a question

@@ -62,7 +62,8 @@ class Candidate:
         return [self.features[f] for f in names]
 
 
-def _stems(text: str) -> frozenset[str]:
+def content_stems(text: str) -> frozenset[str]:
+    """The stems of a text's words that say what it is about (no stop words, no one- or two-letter words)."""
     from kb.index import stem_word
 
     return frozenset(stem_word(w) for w in words(text) if w not in FUZZ_STOP and len(w) > 2)
@@ -79,8 +80,8 @@ class SnippetTexts:
         by_topic: dict[str, list[str]] = {}
         for s in corpus.snippets.values():
             text = " ".join([s.title, *s.questions, s.answer])
-            self.title[s.id] = _stems(s.title)
-            self.all[s.id] = _stems(text)
+            self.title[s.id] = content_stems(s.title)
+            self.all[s.id] = content_stems(text)
             self.lower[s.id] = text.lower()
             for st in self.all[s.id]:
                 self.df[st] = self.df.get(st, 0) + 1
@@ -106,7 +107,7 @@ class SnippetTexts:
             for sid in sids:
                 s = corpus.snippets[sid]
                 self.distinct[sid] = {st: math.log(1.0 + len(sids) / topic_df.get(st, 0.5))
-                                      for st in _stems(" ".join([s.title, *s.questions])) if topic_df.get(st, 0) <= limit}
+                                      for st in content_stems(" ".join([s.title, *s.questions])) if topic_df.get(st, 0) <= limit}
 
     def idf(self, stem: str) -> float:
         """Rarer stems say more about what is asked: log(1 + N / (1 + snippets with it))."""
@@ -153,7 +154,7 @@ def tried_stems(focus: Focus) -> frozenset[str]:
     "enabled", as snippet titles say it. An attempt that failed ("I tried X but it fails") does not
     count: the right way to do X may still be the answer."""
     text = " ".join(t for t in focus.tried if _ALREADY.search(t))
-    return _stems(_SWITCHED_OFF.sub("disabled", _SWITCHED_ON.sub("enabled", text)))
+    return content_stems(_SWITCHED_OFF.sub("disabled", _SWITCHED_ON.sub("enabled", text)))
 
 
 def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
@@ -166,8 +167,8 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
     corpus = kb_index.corpus
     texts = snippet_texts(kb_index)
     known = known_facts(facts)
-    q_all = _stems(question)
-    q_focus = _stems(focus.text) or q_all
+    q_all = content_stems(question)
+    q_focus = content_stems(focus.text) or q_all
     tried = tried_stems(focus)
     idf = {st: texts.idf(st) for st in q_all}
     idf_total = sum(idf.values()) or 1.0

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from kb.focus import find_focus, is_ask
-from kb.features import already_tried, tried_stems, _stems
+from kb.features import already_tried, content_stems, tried_stems
 from kb.ranker import Ranker, default_ranker, load_ranker
 
 
@@ -31,18 +31,18 @@ def test_is_ask(sentence, asks):
 
 def test_a_step_the_asker_has_done_is_not_offered_again():
     done = tried_stems(find_focus("I have already enabled processor compatibility on the VM. Still fails."))
-    assert already_tried(_stems("How to enable processor compatibility mode"), done)
-    assert not already_tried(_stems("Intel to AMD: only a cold move"), done)
+    assert already_tried(content_stems("How to enable processor compatibility mode"), done)
+    assert not already_tried(content_stems("Intel to AMD: only a cold move"), done)
     switched = tried_stems(find_focus("We have already turned on processor compatibility and rebooted. What now?"))
-    assert already_tried(_stems("Enable processor compatibility"), switched)
+    assert already_tried(content_stems("Enable processor compatibility"), switched)
     # A failed attempt is not a step done: the right way to do it may still be the answer.
     failed = tried_stems(find_focus("I tried converting the VMDK to VHDX with VBoxManage but it fails. How?"))
-    assert not already_tried(_stems("Converting VMDK to VHDX"), failed)
+    assert not already_tried(content_stems("Converting VMDK to VHDX"), failed)
     # "turned it on", and the slip "I have turn it on", are steps done too.
     for text in ('I have turn it on in the Server setting "Enhanced Session Mode Policy". Still grey.',
                  "We switched it on: the enhanced session mode policy. Why is it still grey?"):
         done = tried_stems(find_focus(text))
-        assert already_tried(_stems("Turn on the enhanced session mode policy"), done), text
+        assert already_tried(content_stems("Turn on the enhanced session mode policy"), done), text
 
 
 def test_shipped_ranker_loads_and_is_calibrated_monotonically():
@@ -152,7 +152,7 @@ def test_distinct_coverage_tells_a_snippet_from_its_siblings(real_index):
     t = snippet_texts(real_index)
     linux, policy = t.distinct["enhanced-session-linux"], t.distinct["enhanced-session-host-policy"]
     assert "ubuntu" in linux and "ubuntu" not in policy
-    q = _stems("Enhanced session stays greyed out for my Ubuntu 22.04 guest, which xrdp setup does it need?")
+    q = content_stems("Enhanced session stays greyed out for my Ubuntu 22.04 guest, which xrdp setup does it need?")
     from kb.features import _weighted_share
 
     assert _weighted_share(linux, q) > _weighted_share(policy, q)
