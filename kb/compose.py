@@ -207,7 +207,7 @@ def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
     """An answer's opening sentences up to ``max_chars`` (at least the first; twice as many when it opens
     by announcing a list), without its yes/no verdict, which would answer a question the asker may not
     have asked; "…" where the answer goes on. With ``question``, also the later sentence that shares the
-    most words with it (ASK_MATCH or more beyond the opening's), when one fits in ASK_CHARS: the part of
+    most words with it (ASK_MATCH or more beyond the first sentence's), when one fits in ASK_CHARS: the part of
     the answer about what the asker said ("the physical switch port must be a trunk").
 
     >>> gist("Yes. Turn it on with the VM off. It then works on every host. More detail here.", 40)
@@ -232,10 +232,10 @@ def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
     if question and rest:
         from kb.features import content_stems
 
-        asked = content_stems(question) - content_stems(" ".join(out))
-        shared = [(len(content_stems(x) & asked), -i) for i, x in enumerate(rest)]
-        best, neg_i = max(shared)
-        if best >= ASK_MATCH and len(rest[-neg_i]) <= ASK_CHARS:
+        asked = content_stems(question) - content_stems(sentences[0])
+        shared = [(len(content_stems(x) & asked), -i) for i, x in enumerate(rest) if len(x) <= ASK_CHARS]
+        best, neg_i = max(shared, default=(0, 0))
+        if best >= ASK_MATCH:
             i = -neg_i
             out += (["…"] if i > 0 else []) + [rest[i]]
             rest = rest[i + 1:]

@@ -533,3 +533,17 @@ def test_a_supposed_failure_is_not_a_reported_one(sentence, reported):
     from kb.focus import reports_failure
 
     assert reports_failure(sentence) is reported
+
+
+def test_an_excerpt_adds_the_sentence_about_what_the_asker_said(real_corpus):
+    """The opening of the VLAN answer is about the VM's adapter; a question about the physical switch
+    port also gets the answer's sentence on the switch port, and a question that says nothing more
+    gets the opening alone."""
+    from kb.compose import gist
+
+    answer = real_corpus.snippets["virtual-networking-vlan-trunk"].answer
+    plain = gist(answer)
+    asked = gist(answer, question="VMs only get traffic when the physical switch port is a trunk, why?")
+    assert asked.startswith(plain.rstrip(" …")) and "physical switch port" in asked
+    assert "physical switch port" not in plain
+    assert gist(answer, question="how do I set a VLAN on a VM") == plain
