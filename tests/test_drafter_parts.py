@@ -78,8 +78,10 @@ def test_abstention_names_the_closest_articles_with_public_links(real_index):
     never = replace(default_ranker(), threshold=1.0)      # below the threshold: always the honest draft
     q = "do I need a witness for a 2 node cluster"
     d = answer_question(real_index, q, ranker=never)
-    assert not d.answerable and d.confidence >= 0.25
-    # Sure enough to give the closest answer's opening, the draft offers it as a lead to check.
+    from kb.compose import LEAD_FROM
+
+    assert not d.answerable and d.confidence >= LEAD_FROM
+    # Sure enough of the closest answer, the draft offers its opening as a lead to check.
     assert "not confident the Hyper-V knowledge base covers your exact case" in d.draft
     assert "The closest answer I have:" in d.draft and "quorum" in d.draft.lower()
     # The nearest snippet is named by its title, so a reader sees at once whether it fits.
@@ -547,3 +549,21 @@ def test_an_excerpt_adds_the_sentence_about_what_the_asker_said(real_corpus):
     assert asked.startswith(plain.rstrip(" …")) and "physical switch port" in asked
     assert "physical switch port" not in plain
     assert gist(answer, question="how do I set a VLAN on a VM") == plain
+
+
+@pytest.mark.parametrize("confidence,lead,excerpt", [(0.1, False, False), (0.3, False, True), (0.5, True, True)])
+def test_how_an_abstention_offers_its_closest_answer(real_corpus, confidence, lead, excerpt):
+    """Below GIST_FROM only the closest title; from it, the answer's opening too; from LEAD_FROM it is
+    offered as a lead to check (below that, readers took a lead for an answer and judged it wrong)."""
+    from kb.compose import GIST_FROM, LEAD_FROM, Source, compose_abstention
+    from kb.facts import detect_facts
+
+    assert GIST_FROM < LEAD_FROM
+    sn = real_corpus.snippets["quorum-two-node-witness"]
+    d = compose_abstention(None, confidence, None, detect_facts("two node cluster witness"), [],
+                           [Source(sn.id, sn.title, sn.topic, "snippet", confidence)], real_corpus,
+                           question="two node cluster witness")
+    assert ("lead to check" in d.draft) is lead
+    assert ("could not find a confident answer" in d.draft) is not lead
+    assert f"**{sn.title}**" in d.draft
+    assert ("either node plus the witness" in d.draft) is excerpt
