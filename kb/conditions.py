@@ -34,7 +34,11 @@ def parse_when(value) -> tuple[dict[str, str], list[str]]:
             problems.append(f"when: unknown key {key!r} (known: {', '.join(WHEN_KEYS)})")
             continue
         allowed = WHEN_KEYS[key][0]
-        text = {True: "yes", False: "no"}.get(raw, str(raw)).strip().lower() if raw is not None else ""
+        # YAML reads "yes"/"no" as booleans and "1"/"2" as numbers; 1 == True in Python, so test the type.
+        if isinstance(raw, bool):
+            text = "yes" if raw else "no"
+        else:
+            text = str(raw).strip().lower() if raw is not None else ""
         if text not in allowed:
             problems.append(f"when: {key} must be one of {', '.join(allowed)}, not {raw!r}")
             continue
