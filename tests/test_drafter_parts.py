@@ -278,7 +278,9 @@ def test_pointers_and_further_reading_link_only_pages_about_the_answer(real_inde
 
     q = "Enhanced session for my Ubuntu VM: how do I turn it on? The host is Windows Server 2022."
     d = answer_question(real_index, q, ranker=_always())
-    assert d.sources[0].id == "enhanced-session-linux"
+    # Both answer it on a Server host (the guest needs xrdp, the host its policy turned on); either
+    # way the links must be about enhanced session, never the WMI class page.
+    assert d.sources[0].id in ("enhanced-session-linux", "enhanced-session-host-policy")
     reading = d.draft.split("Further reading:")[1]
     assert "msvm-syntheticdisplaycontrollersettingdata" not in reading
     assert "enhanced-session-mode" in reading or "set-vmhost" in reading
