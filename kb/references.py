@@ -83,27 +83,32 @@ def content_words(text: str) -> frozenset[str]:
 kb_words = lru_cache(maxsize=4096)(content_words)
 
 
+def _weight(words) -> int:
+    return sum(2 if "-" in w else 1 for w in words)
+
+
 def reference_overlap(title: str, context: str, common: frozenset[str] = frozenset()) -> int:
     """How much a reference's title is about ``context`` (a snippet's title and answer): the distinctive
     words they share, a shared cmdlet name (``Get-VMConnectAccess``) counting for two. Words in
     ``common`` (what every answer of the article is about, :func:`article_words`) do not count."""
-    shared = (kb_words(title) & kb_words(context)) - common
-    return sum(2 if "-" in w else 1 for w in shared)
+    return _weight((kb_words(title) & kb_words(context)) - common)
 
 
-def reference_fit(title: str, context: str, common: frozenset[str]) -> int:
+def reference_fit(title: str, context: str | frozenset[str], common: frozenset[str]) -> int:
     """How well a reference backs an answer: 2 when its title shares MIN_REFERENCE_OVERLAP words with the
     answer beyond what the whole article is about (``common``); 1 for a page about the article's subject
     as a whole (at most GENERAL_SHARE of its title's words are not ``common``: "Use Cluster Shared
     Volumes in a failover cluster") that shares that many words with the answer; else 0. A page about
     one case (a Best Practices Analyzer rule, "Get-WBVssBackupOption") backs only answers about that
-    case, however many of the article's own words its title repeats."""
-    if reference_overlap(title, context, common) >= MIN_REFERENCE_OVERLAP:
-        return 2
+    case, however many of the article's own words its title repeats. ``context`` may be given as its
+    words already (:func:`kb_words`)."""
     words = kb_words(title)
-    if len(words - common) <= GENERAL_SHARE * len(words) and reference_overlap(title, context) >= MIN_REFERENCE_OVERLAP:
-        return 1
-    return 0
+    shared = words & (kb_words(context) if isinstance(context, str) else context)
+    if _weight(shared) < MIN_REFERENCE_OVERLAP:
+        return 0
+    if _weight(shared - common) >= MIN_REFERENCE_OVERLAP:
+        return 2
+    return 1 if len(words - common) <= GENERAL_SHARE * len(words) else 0
 
 
 GENERAL_SHARE = 0.5   # a title with at most this share of words beyond the article's common ones is about it all
@@ -131,6 +136,14 @@ def _article_words(snippets: list[Snippet]) -> frozenset[str]:
     return frozenset(w for w, n in counts.items() if n > COMMON_SHARE * len(snippets))
 
 
+@lru_cache(maxsize=4096)
+def _title_releases(title: str) -> tuple[int, ...]:
+    """The Windows Server releases a reference title names, as ranks (KB text only: cached)."""
+    from kb.versions import find_versions, version_rank
+
+    return tuple(r for r in map(version_rank, find_versions(title)) if r is not None)
+
+
 RELEASE_GAP = 2   # releases between a page's and an answer's before the page is about another release
 
 
@@ -139,9 +152,9 @@ def other_release(title: str, applies_to) -> bool:
     every release an answer applies to ("Set-ClusterQuorum (Windows Server 2008 R2)" for a cloud
     witness, which arrived in 2016). A page about the release next to it (2012 for a 2012 R2 answer)
     usually still holds."""
-    from kb.versions import find_versions, version_rank
+    from kb.versions import version_rank
 
-    named = [r for r in map(version_rank, find_versions(title)) if r is not None]
+    named = _title_releases(title)
     mine = [r for r in map(version_rank, applies_to or ()) if r is not None]
     if not named or not mine:
         return False
@@ -174,13 +187,14 @@ def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE
     fit = {}
     refs = list(enumerate(art.references))
     if min_overlap:
+        about = kb_words(answer)
         for i, r in refs:
             if other_release(r.title, applies_to):
                 continue
             if min_overlap >= MIN_REFERENCE_OVERLAP:
-                fit[i] = reference_fit(r.title, answer, common)
+                fit[i] = reference_fit(r.title, about, common)
             else:
-                fit[i] = 2 if reference_overlap(r.title, answer, common) >= min_overlap else 0
+                fit[i] = 2 if _weight((kb_words(r.title) & about) - common) >= min_overlap else 0
         refs = [(i, r) for i, r in refs if fit.get(i)]
     if not question and not answer:
         return [r for _i, r in refs[:n]]
