@@ -333,6 +333,9 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                 if i == 0 and sn is not None and confidence >= GIST_FROM:
                     item += ": " + corpus.glossary.spell_out(public_ids(gist(sn.answer, question=question), corpus, base_url), spelled)
                 md.append(item)
+                if i == 0 and sn is not None and lead:
+                    # A lead is checked against the asker's setup: what it needs to hold is what to check.
+                    md += [f"  - It holds when {c}." for c in sn.conditions if not stated_in(c, question)]
         # Ask for the exact error only when the paste reports a failure without quoting it: never for
         # what the paste already gives (an error code, event ID or pasted message), nor for a question
         # about design or support ("can I extend replication to Azure?"), which has no error.

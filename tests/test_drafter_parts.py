@@ -569,3 +569,19 @@ def test_how_an_abstention_offers_its_closest_answer(real_corpus, confidence, le
     assert ("could not find a confident answer" in d.draft) is not lead
     assert f"**{sn.title}**" in d.draft
     assert ("either node plus the witness" in d.draft) is excerpt
+
+
+def test_a_lead_says_what_must_hold_for_it(real_corpus):
+    """Offered as a lead to check, the closest answer comes with its conditions: an AVMA lead for a
+    Windows 10 VM says that AVMA holds only for Windows Server guests."""
+    from kb.compose import Source, compose_abstention
+    from kb.facts import detect_facts
+
+    sn = real_corpus.snippets["licensing-avma-activation"]
+    q = "Will AVMA keys activate a Windows 10 VM on our 2019 Datacenter host?"
+    d = compose_abstention(None, 0.5, None, detect_facts(q), [], [Source(sn.id, sn.title, sn.topic, "snippet", 0.5)],
+                           real_corpus, question=q)
+    assert "  - It holds when the guests run Windows Server" in d.draft
+    low = compose_abstention(None, 0.3, None, detect_facts(q), [], [Source(sn.id, sn.title, sn.topic, "snippet", 0.3)],
+                             real_corpus, question=q)
+    assert "It holds when" not in low.draft
