@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 
 from kb.content import Corpus, Snippet
-from kb.facts import CLARIFYING_QUESTIONS, Facts
+from kb.facts import CLARIFYING_QUESTIONS, CLIENT_VERSION_QUESTION, Facts
 from kb.references import MAX_LINKS, article_links, content_words, hvkb_link, kb_words, public_ids, snippet_references
-from kb.versions import WINDOWS_SERVER, covers, server_equivalent, version_rank
+from kb.versions import CLIENT, WINDOWS_SERVER, covers, server_equivalent, version_rank
 
 MAX_CLARIFYING = 3
 # An abstention this sure of its closest snippet gives that snippet's opening sentences (its direct
@@ -245,8 +245,12 @@ def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
     return " ".join(out + (["…"] if rest else []))
 
 
-def _clarifying(needs: list[str], facts: Facts) -> list[str]:
-    out = [CLARIFYING_QUESTIONS[n] for n in dict.fromkeys(needs) if n in CLARIFYING_QUESTIONS and not facts.has(n)]
+def _clarifying(needs: list[str], facts: Facts, snippets=()) -> list[str]:
+    """What to ask: the deciding facts the paste does not give; the version question in a PC's terms
+    when every answer given holds only on Windows 10 or 11."""
+    client = bool(snippets) and all(s.applies_to and set(s.applies_to) <= set(CLIENT) for s in snippets)
+    out = [(CLIENT_VERSION_QUESTION if n == "os_version" and client else CLARIFYING_QUESTIONS[n])
+           for n in dict.fromkeys(needs) if n in CLARIFYING_QUESTIONS and not facts.has(n)]
     return out[:MAX_CLARIFYING]
 
 
@@ -273,7 +277,7 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     caveats = list(dict.fromkeys(caveats))
     if caveats:
         md += ["", "**Version note:** " + " ".join(caveats)]
-    clarifying = _clarifying(needs, facts)
+    clarifying = _clarifying(needs, facts, snippets)
     if clarifying:
         md += ["", "To be sure this fits your setup, could you tell us:"] + [f"- {q}" for q in clarifying]
     articles = [corpus.articles[a] for a in dict.fromkeys(s.article for s in snippets) if a in corpus.articles]
@@ -341,7 +345,8 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
         # about design or support ("can I extend replication to Azure?"), which has no error.
         clarifying = (["What exactly happens, with the exact error text or event ID?"]
                       if ask_error and not facts.has("error_code") else [])
-        clarifying += _clarifying(needs, facts)
+        first = [sn for sn in closest.values() if sn is not None][:1]
+        clarifying += _clarifying(needs, facts, first)
         clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]
         if clarifying:
             md += ["", "Could you add:"] + [f"- {q}" for q in clarifying]

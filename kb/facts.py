@@ -26,6 +26,9 @@ CLARIFYING_QUESTIONS = {
     "vm_generation": "Is the VM generation 1 or generation 2?",
     "network": "How are the virtual switches, NICs and VLANs set up?",
 }
+# The version question for an answer that holds only on Windows 10 or 11 (client Hyper-V): a PC has no
+# "hosts running Windows Server".
+CLIENT_VERSION_QUESTION = "Which Windows edition and version does the PC run (for example Windows 11 Pro 23H2)?"
 
 OTHER_HYPERVISORS = {
     "VMware": r"vmware|vmotion|v-motion|esxi?\b|vsphere|vcenter|vcsa|\bevc\b|vmdk|vmfs|\.vmx\b|vsan\b|workstation pro|vmware fusion",

@@ -585,3 +585,17 @@ def test_a_lead_says_what_must_hold_for_it(real_corpus):
     low = compose_abstention(None, 0.3, None, detect_facts(q), [], [Source(sn.id, sn.title, sn.topic, "snippet", 0.3)],
                              real_corpus, question=q)
     assert "It holds when" not in low.draft
+
+
+def test_a_pc_answer_asks_for_the_pc_s_windows_version(real_index):
+    """An answer that holds only on Windows 10 and 11 asks which Windows the PC runs, not which Windows
+    Server the hosts run."""
+    from kb.answer import answer_question
+    from kb.facts import CLARIFYING_QUESTIONS, CLIENT_VERSION_QUESTION
+
+    d = answer_question(real_index, "Enable-WindowsOptionalFeature says the feature name Microsoft-Hyper-V is unknown",
+                        ranker=_always())
+    sn = real_index.corpus.snippets[d.sources[0].id]
+    assert set(sn.applies_to) <= {"Windows 10", "Windows 11"}, sn.id
+    assert CLIENT_VERSION_QUESTION in d.clarifying_questions
+    assert CLARIFYING_QUESTIONS["os_version"] not in d.clarifying_questions
