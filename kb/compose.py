@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from kb.content import Corpus, Snippet
 from kb.facts import CLARIFYING_QUESTIONS, CLIENT_VERSION_QUESTION, Facts
+from kb.features import content_stems
 from kb.references import MAX_LINKS, article_links, content_words, hvkb_link, kb_words, public_ids, snippet_references
 from kb.versions import CLIENT, WINDOWS_SERVER, covers, server_equivalent, version_rank
 
@@ -230,16 +231,12 @@ def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
             break
         length += 1 + len(sentence)
         used += 1
-    out = sentences[:used]
-    rest = sentences[used:]
+    out, rest = sentences[:used], sentences[used:]
     if question and rest:
-        from kb.features import content_stems
-
         asked = content_stems(question) - content_stems(sentences[0])
-        shared = [(len(content_stems(x) & asked), -i) for i, x in enumerate(rest) if len(x) <= ASK_CHARS]
-        best, neg_i = max(shared, default=(0, 0))
-        if best >= ASK_MATCH:
-            i = -neg_i
+        shared = {i: len(content_stems(x) & asked) for i, x in enumerate(rest) if len(x) <= ASK_CHARS}
+        i = min(shared, key=lambda j: (-shared[j], j), default=None)   # the most shared, the earliest on ties
+        if i is not None and shared[i] >= ASK_MATCH:
             out += (["…"] if i > 0 else []) + [rest[i]]
             rest = rest[i + 1:]
     return " ".join(out + (["…"] if rest else []))
@@ -345,8 +342,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
         # about design or support ("can I extend replication to Azure?"), which has no error.
         clarifying = (["What exactly happens, with the exact error text or event ID?"]
                       if ask_error and not facts.has("error_code") else [])
-        first = [sn for sn in closest.values() if sn is not None][:1]
-        clarifying += _clarifying(needs, facts, first)
+        clarifying += _clarifying(needs, facts, list(closest.values())[:1])
         clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]
         if clarifying:
             md += ["", "Could you add:"] + [f"- {q}" for q in clarifying]

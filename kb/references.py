@@ -87,11 +87,13 @@ def _weight(words) -> int:
     return sum(2 if "-" in w else 1 for w in words)
 
 
-def reference_overlap(title: str, context: str, common: frozenset[str] = frozenset()) -> int:
-    """How much a reference's title is about ``context`` (a snippet's title and answer): the distinctive
-    words they share, a shared cmdlet name (``Get-VMConnectAccess``) counting for two. Words in
-    ``common`` (what every answer of the article is about, :func:`article_words`) do not count."""
-    return _weight((kb_words(title) & kb_words(context)) - common)
+def reference_overlap(title: str, context: str | frozenset[str], common: frozenset[str] = frozenset()) -> int:
+    """How much a reference's title is about ``context`` (a snippet's title and answer, or its words
+    already, :func:`kb_words`): the distinctive words they share, a shared cmdlet name
+    (``Get-VMConnectAccess``) counting for two. Words in ``common`` (what every answer of the article
+    is about, :func:`article_words`) do not count."""
+    about = kb_words(context) if isinstance(context, str) else context
+    return _weight((kb_words(title) & about) - common)
 
 
 def reference_fit(title: str, context: str | frozenset[str], common: frozenset[str]) -> int:
@@ -100,14 +102,12 @@ def reference_fit(title: str, context: str | frozenset[str], common: frozenset[s
     as a whole (at most GENERAL_SHARE of its title's words are not ``common``: "Use Cluster Shared
     Volumes in a failover cluster") that shares that many words with the answer; else 0. A page about
     one case (a Best Practices Analyzer rule, "Get-WBVssBackupOption") backs only answers about that
-    case, however many of the article's own words its title repeats. ``context`` may be given as its
-    words already (:func:`kb_words`)."""
-    words = kb_words(title)
-    shared = words & (kb_words(context) if isinstance(context, str) else context)
-    if _weight(shared) < MIN_REFERENCE_OVERLAP:
+    case, however many of the article's own words its title repeats."""
+    if reference_overlap(title, context) < MIN_REFERENCE_OVERLAP:
         return 0
-    if _weight(shared - common) >= MIN_REFERENCE_OVERLAP:
+    if reference_overlap(title, context, common) >= MIN_REFERENCE_OVERLAP:
         return 2
+    words = kb_words(title)
     return 1 if len(words - common) <= GENERAL_SHARE * len(words) else 0
 
 
@@ -194,7 +194,7 @@ def best_references(art: Article, question: str, n: int = REFERENCES_PER_ARTICLE
             if min_overlap >= MIN_REFERENCE_OVERLAP:
                 fit[i] = reference_fit(r.title, about, common)
             else:
-                fit[i] = 2 if _weight((kb_words(r.title) & about) - common) >= min_overlap else 0
+                fit[i] = 2 if reference_overlap(r.title, about, common) >= min_overlap else 0
         refs = [(i, r) for i, r in refs if fit.get(i)]
     if not question and not answer:
         return [r for _i, r in refs[:n]]
