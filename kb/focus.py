@@ -43,10 +43,12 @@ _HYPOTHETICAL = re.compile(r"\W*(?:\w+\W+){0,2}?(?:if|in case|suppose|assuming|w
 # A paste longer than this usually carries its output and logs: asking for "the exact error" is noise.
 TERSE_PASTE = 800
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
-# A message pasted as the tool printed it: PowerShell's "Cmdlet : message", a log line's "[ERROR]" or
+# A message pasted as the tool printed it: PowerShell's "Cmdlet : message" (also inside backticks or
+# quotes) or "... is not recognized as the name of a cmdlet", a log line's "[ERROR]" or
 # "Error:", an exception name, or a quoted sentence with an error word in it.
 _VERBATIM_ERROR = re.compile(
-    r"(?m)^\s*[A-Z][\w-]+(?: [\w-]+){0,3} : \S.{8,}|\[(?:error|err|fatal|critical)\]|"
+    r"(?m)^\s*[`'\"]?[A-Z][\w-]+(?: [\w-]+){0,3} : \S.{8,}|\bis not recognized as the name of a\b|"
+    r"\[(?:error|err|fatal|critical)\]|"
     r"^\s*(?:error|fatal|critical)\b[\s:-]+\S.{8,}|\w+(?:Exception|Error)\b", re.I)
 # A question answered by yes or no opens with an auxiliary ("Is it possible ...", "Does this work on 2019?").
 _YES_NO_START = re.compile(

@@ -109,8 +109,12 @@ def test_an_abstention_does_not_ask_for_the_error_the_paste_already_quotes(real_
     with_code = answer_question(real_index, "VM will not start, error 0x800705AA insufficient system resources",
                                 ranker=never)
     assert not any("exact error text" in q for q in with_code.clarifying_questions)
-    without = answer_question(real_index, "my vm will not start on the host", ranker=never)
+    without = answer_question(real_index, "Live migration fails between our two hosts since the update", ranker=never)
     assert any("exact error text" in q for q in without.clarifying_questions)
+    # A message quoted inside backticks is given too.
+    ticked = answer_question(real_index, "New-ShieldedVM fails: `Get-KeyProtectorFromShieldingDataFile : The term "
+                                         "is not recognized as the name of a cmdlet`", ranker=never)
+    assert not any("exact error text" in q for q in ticked.clarifying_questions)
     # A question about design or support has no error to ask for.
     design = answer_question(real_index, "Is it possible to extend Hyper-V Replica to Azure for off-site DR, "
                                          "keeping a local replica on another host?", ranker=never)
@@ -229,6 +233,21 @@ def test_the_exact_error_is_asked_for_only_when_a_failure_is_reported_without_it
     from kb.focus import find_focus
 
     assert find_focus(paste).wants_error_text(paste) is asks_for_error
+
+
+def test_the_exact_error_is_asked_for_only_when_the_closest_answers_turn_on_it(real_index):
+    """A symptom told plainly, whose nearest answers hold whatever the message says, is not asked for it."""
+    from dataclasses import replace
+
+    from kb.answer import analyse, answer_question
+    from kb.facts import clean_question
+
+    never = replace(default_ranker(), threshold=1.0)
+    paste = ("Enhanced session does not work on my Ubuntu VM: the window opens at 1024x768 and I never get "
+             "the resolution dialog")
+    closest = [c.snippet for _p, c in analyse(real_index, clean_question(paste)).ranked[:3]]
+    assert closest and not any("error_code" in s.needs for s in closest)
+    assert not any("exact error text" in q for q in answer_question(real_index, paste, ranker=never).clarifying_questions)
 
 
 def test_an_abstention_asks_the_version_only_for_a_reported_failure(real_index):
