@@ -152,7 +152,9 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
         # the paste gives in all 7 of 60 drafts that made it without (a symptom told plainly, output pasted).
         ask_error = a.focus.wants_error_text(a.question) and any(
             "error_code" in c.snippet.needs for _p, c in a.ranked[:NEEDS_FROM])
-        needs = deciding + [n for n in ("os_version",) if n in best.snippet.needs and a.focus.reports_failure]
+        # As in an answer, the version only when the closest answer does not hold on every current release.
+        needs = deciding + [n for n in ("os_version",) if n in best.snippet.needs and a.focus.reports_failure
+                            and not _holds_on_current_releases(best.snippet)]
         nearest = _sources(a, used, corpus, False, _probability_at(ranker, NEAREST_MIN))
         return compose_abstention(question_id, confidence, reason, a.facts, needs, nearest,
                                   corpus, base_url, best.snippet.topic, detected, focus, a.focus.text, ask_error)

@@ -265,6 +265,23 @@ def test_an_abstention_asks_the_version_only_for_a_reported_failure(real_index):
     assert "What exactly happens, with the exact error text or event ID?" in failing.clarifying_questions
 
 
+def test_an_abstention_asks_the_version_only_when_the_closest_answer_depends_on_it(real_index):
+    """As in an answer: a failure whose closest answer holds on every current release is not asked for the
+    hosts' version; one whose closest answer holds on some releases only is."""
+    from dataclasses import replace
+
+    from kb.answer import _holds_on_current_releases, answer_question
+
+    never = replace(default_ranker(), threshold=1.0)
+    version_q = "Which Windows Server (or Hyper-V Server) version and edition are the hosts running?"
+    for paste, limited in (("Dynamic quorum removed the vote of one of my two surviving nodes, it fails over badly", False),
+                           ("Workgroup cluster live migration fails", True)):
+        draft = answer_question(real_index, paste, ranker=never)
+        closest = real_index.corpus.snippets[draft.sources[0].id]
+        assert "os_version" in closest.needs and _holds_on_current_releases(closest) is not limited, closest.id
+        assert (version_q in draft.clarifying_questions) is limited, (paste, draft.clarifying_questions)
+
+
 def test_an_answer_to_a_question_that_is_not_yes_or_no_drops_the_opening_verdict(real_index):
     from kb.answer import answer_question
 
