@@ -368,7 +368,7 @@ def test_a_fairly_sure_abstention_gives_the_closest_answers_opening_and_an_unsur
     first = next(line for line in sure.draft.splitlines() if line.startswith("- **"))
     snippet = real_index.corpus.snippets[sure.sources[0].id]
     assert gist(snippet.answer)[:40] in first.replace("**", "")
-    vague = answer_question(real_index, "hyper-v problem with my server, any ideas", ranker=never)
+    vague = answer_question(real_index, "my server has issues", ranker=never)
     assert vague.confidence < GIST_FROM
     closest = real_index.corpus.snippets[vague.sources[0].id]
     assert gist(closest.answer)[:40] not in vague.draft.replace("**", "")
