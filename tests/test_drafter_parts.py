@@ -589,7 +589,7 @@ def test_an_excerpt_adds_the_sentence_about_what_the_asker_said(real_corpus):
     assert gist(answer, question="how do I set a VLAN on a VM") == plain
 
 
-@pytest.mark.parametrize("confidence,lead,excerpt", [(0.1, False, False), (0.3, False, True), (0.5, True, True)])
+@pytest.mark.parametrize("confidence,lead,excerpt", [(0.05, False, False), (0.2, False, True), (0.5, True, True)])
 def test_how_an_abstention_offers_its_closest_answer(real_corpus, confidence, lead, excerpt):
     """Below GIST_FROM only the closest title; from it, the answer's opening too; from LEAD_FROM it is
     offered as a lead to check (below that, readers took a lead for an answer and judged it wrong)."""
