@@ -144,17 +144,18 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
         confidence = min(confidence, cap)
     top_whens = [c.snippet.when_map for _p, c in a.ranked[:NEEDS_FROM]]
     deciding = deciding_needs(top_whens, known)
+    # The hosts' version changes the answer only when the best snippet does not hold on every current release.
+    version_matters = "os_version" in best.snippet.needs and not _holds_on_current_releases(best.snippet)
     if confidence < ranker.threshold or reason is not None:
         used = [best]
-        # The version is worth asking for a failure; for a question about design the closest snippet's
-        # versions say nothing about what was asked. The exact error, only when one of the closest answers
-        # turns on it (its `needs` names error_code): blind readers marked the request as asking for what
-        # the paste gives in all 7 of 60 drafts that made it without (a symptom told plainly, output pasted).
-        ask_error = a.focus.wants_error_text(a.question) and any(
-            "error_code" in c.snippet.needs for _p, c in a.ranked[:NEEDS_FROM])
-        # As in an answer, the version only when the closest answer does not hold on every current release.
-        needs = deciding + [n for n in ("os_version",) if n in best.snippet.needs and a.focus.reports_failure
-                            and not _holds_on_current_releases(best.snippet)]
+        # Abstaining, the version is worth asking for a reported failure only: for a question about design
+        # the closest snippet's versions say nothing about what was asked. The exact error, only when the
+        # paste reports a failure without giving it (no error code, event ID or pasted message) and one of
+        # the closest answers turns on it (its `needs` names error_code): blind readers marked the request
+        # as asking for what the paste gives in all 7 of 60 drafts that made it otherwise.
+        ask_error = (a.focus.wants_error_text(a.question) and not a.facts.has("error_code")
+                     and any("error_code" in c.snippet.needs for _p, c in a.ranked[:NEEDS_FROM]))
+        needs = deciding + (["os_version"] if version_matters and a.focus.reports_failure else [])
         nearest = _sources(a, used, corpus, False, _probability_at(ranker, NEAREST_MIN))
         return compose_abstention(question_id, confidence, reason, a.facts, needs, nearest,
                                   corpus, base_url, best.snippet.topic, detected, focus, a.focus.text, ask_error)
@@ -165,9 +166,7 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
         used.append(second)
     # Ask only for what would change the answer: facts on which the best candidates' `when` differ,
     # the version when the answer is not true on every release, and the exact error for error answers.
-    needs = list(deciding)
-    if "os_version" in best.snippet.needs and not _holds_on_current_releases(best.snippet):
-        needs.append("os_version")
+    needs = list(deciding) + (["os_version"] if version_matters else [])
     if "error_code" in best.snippet.needs:
         needs.append("error_code")
     return compose(question_id, [c.snippet for c in used], confidence, a.facts, needs,

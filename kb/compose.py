@@ -295,7 +295,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                        topic: str | None = None, detected: dict | None = None, focus: dict | None = None,
                        question: str = "", ask_error: bool = False) -> Draft:
     """The honest draft: no confident answer, the closest articles, and what would decide it.
-    ``ask_error``: the paste reports a failure without giving its message (:meth:`Focus.wants_error_text`)."""
+    ``ask_error``: ask for the exact error text (decided by :func:`kb.answer.decide`)."""
     why = f" ({reason})" if reason else ""
     # With the closest answer's opening given, the draft offers it as a lead to check; below that, it
     # says only that nothing fits well enough.
@@ -340,11 +340,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                 if i == 0 and sn is not None and lead:
                     # A lead is checked against the asker's setup: what it needs to hold is what to check.
                     md += [f"  - It holds when {c}." for c in sn.conditions if not stated_in(c, question)]
-        # Ask for the exact error only when the paste reports a failure without quoting it: never for
-        # what the paste already gives (an error code, event ID or pasted message), nor for a question
-        # about design or support ("can I extend replication to Azure?"), which has no error.
-        clarifying = (["What exactly happens, with the exact error text or event ID?"]
-                      if ask_error and not facts.has("error_code") else [])
+        clarifying = ["What exactly happens, with the exact error text or event ID?"] if ask_error else []
         clarifying += _clarifying(needs, facts, list(closest.values())[:1])
         clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]
         if clarifying:
