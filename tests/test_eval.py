@@ -128,3 +128,24 @@ def test_cross_validated_real_question_figures(real_index):
 ])
 def test_fact_matching(fact, draft, found):
     assert _eval_module().fact_found(fact, draft) is found
+
+
+def test_compare_embeddings_adds_each_similarity_and_its_distance_from_the_pools_best():
+    """scripts/compare_embeddings.py measures e5 as features: each candidate keeps its own features and
+    gains the two similarities, then each minus the best of its question's pool (0 for the best)."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import compare_embeddings as ce
+        import train_ranker as tr
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    q = tr.Question("rq-x", frozenset({"b"}), [[1.0], [2.0]], [0, 1], ["a", "b"])
+    empty = tr.Question("rq-y", frozenset(), [], [], [])
+    out = ce.with_e5([q, empty], {"rq-x": [(0.5, 0.1), (0.7, 0.3)], "rq-y": []}, np)
+    assert np.allclose(out[0].x, [[1.0, 0.5, 0.1, -0.2, -0.2], [2.0, 0.7, 0.3, 0.0, 0.0]])
+    assert (out[0].ids, out[0].y, out[0].gold) == (q.ids, q.y, q.gold)
+    assert out[1].x == [] and q.x == [[1.0], [2.0]]   # the input questions are not changed
