@@ -15,6 +15,7 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "cluster": (("yes", "no"), "cluster"),
     "guest": (("windows", "linux"), "guest_os"),
     "generation": (("1", "2"), "vm_generation"),
+    "boot_media": (("iso", "disk"), "boot_media"),
 }
 
 _LINUX = ("linux", "ubuntu", "debian", "centos", "rhel", "red hat", "suse", "sles", "rocky", "alma", "oracle linux",
@@ -63,6 +64,8 @@ def known_facts(facts: Facts) -> dict[str, str]:
         out["guest"] = "linux" if linux else "windows"
     if facts.vm_generation in (1, 2):
         out["generation"] = str(facts.vm_generation)
+    if facts.boot_media:
+        out["boot_media"] = facts.boot_media
     return out
 
 

@@ -28,7 +28,7 @@ MAX_SNIPPET_WORDS = 120
 MIN_QUESTIONS = 2
 # What the drafter knows how to ask for (see kb.facts.CLARIFYING_QUESTIONS).
 NEEDS = ("os_version", "cluster", "cpu_vendor", "guest_os", "backup_product", "host_count",
-         "scvmm", "error_code", "storage", "vm_generation", "network")
+         "scvmm", "error_code", "storage", "vm_generation", "boot_media", "network")
 
 ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "related", "updated", "references"}
 ARTICLE_REQUIRED = ("id", "title", "topic", "summary", "updated")

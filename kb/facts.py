@@ -24,6 +24,7 @@ CLARIFYING_QUESTIONS = {
     "error_code": "What is the exact error message, error code or event ID (with its source)?",
     "storage": "Where do the VM files live (local disks, iSCSI, Fibre Channel, SMB share, CSV)?",
     "vm_generation": "Is the VM generation 1 or generation 2?",
+    "boot_media": "Does the VM start from an ISO (installation media) or from an existing virtual disk (a copied, converted or template VHDX)?",
     "network": "How are the virtual switches, NICs and VLANs set up?",
 }
 # The version question for an answer that holds only on Windows 10 or 11 (client Hyper-V): a PC has no
@@ -129,6 +130,14 @@ _CPU_MODEL_RE = re.compile(
     r"\b(?:xeon|epyc|opteron|core i[3579])[\w\s-]{0,20}?\b(?:[ex]?\d{3,5}[a-z]*(?: v\d)?)|"
     r"\bxeon (?:e[357]|gold|silver|platinum|bronze|scalable)(?:[\s-]?\d{4,5}[a-z]*)?(?: v\d)?\b", re.I)
 _GEN_RE = re.compile(r"\bgen(?:eration)?[\s-]?([12])\b", re.I)
+# What a VM boots from: installation media, or a disk that already holds an OS. A paste naming both
+# ("booted the ISO in rescue mode to repair the copied VHDX") settles neither.
+_ISO_RE = re.compile(r"\.iso\b|\biso\b|\bdvd\b|\binstall(?:ation|er)? (?:media|medium|disc|image)\b|"
+                     r"\bboot(?:ing|s|ed)? (?:from|off) (?:the |a )?(?:cd|usb stick|usb drive)\b", re.I)
+_DISK_RE = re.compile(r"\b(?:cop(?:y|ied|ying)|clon(?:e|ed|ing)|convert(?:ed|ing)?|prepared|existing|template|"
+                      r"sysprep(?:ped)?|moved|migrated)\b[^.\n]{0,40}\b(?:a?vhdx?|virtual (?:hard )?disk|"
+                      r"disk image|vmdk)\b|\b(?:a?vhdx?|vmdk)\b[^.\n]{0,40}\b(?:cop(?:y|ied)|clon(?:e|ed)|"
+                      r"convert(?:ed)?|template)\b", re.I)
 _SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
 _NETWORK_RE = re.compile(r"\bvlan|virtual switch|vswitch|external switch|\bteam(?:ing)?\b|\bnic\b|\bvmq\b", re.I)
 
@@ -147,6 +156,7 @@ class Facts:
     event_ids: list[str] = field(default_factory=list)
     error_text: bool = False
     vm_generation: int | None = None
+    boot_media: str | None = None          # "iso" (installing from media) or "disk" (an existing VHDX); None when unclear
     storage: list[str] = field(default_factory=list)
     network: bool = False
     other_hypervisors: list[str] = field(default_factory=list)
@@ -170,6 +180,7 @@ class Facts:
             "error_code": bool(self.error_codes or self.event_ids or self.error_text),
             "storage": bool(self.storage),
             "vm_generation": self.vm_generation is not None,
+            "boot_media": self.boot_media is not None,
             "network": self.network,
         }.get(need, True)
 
@@ -210,6 +221,8 @@ def detect_facts(text: str) -> Facts:
     f.error_text = bool(_ERROR_TEXT_RE.search(text))
     g = _GEN_RE.search(text)
     f.vm_generation = int(g.group(1)) if g else None
+    iso, disk = bool(_ISO_RE.search(text)), bool(_DISK_RE.search(text))
+    f.boot_media = "iso" if iso and not disk else "disk" if disk and not iso else None
     f.storage = [k for k, r in _STORAGE_RE.items() if r.search(text)]
     f.network = bool(_NETWORK_RE.search(text))
     f.other_hypervisors = [name for name, r in _OTHER_RE.items() if r.search(text)]

@@ -11,6 +11,10 @@ from kb.facts import detect_facts
     ("can we live migrate to the new hosts?", {}),                       # vendors not given: open
     ("standalone host, not clustered", {"cluster": "no"}),
     ("Ubuntu 22.04 generation 2 VM", {"guest": "linux", "generation": "2"}),
+    ("I tried to boot an ISO on a gen2 VM but it does not boot", {"boot_media": "iso"}),
+    ("Windows Server 2022 installation media will not boot", {"boot_media": "iso"}),
+    ("copied the VHDX of my Ubuntu template to a new VM and it will not boot", {"boot_media": "disk"}),
+    ("converted the vmdk to vhdx with qemu-img, no operating system was loaded", {"boot_media": "disk"}),
 ])
 def test_known_facts(question, expected):
     known = known_facts(detect_facts(question))
@@ -29,6 +33,29 @@ def test_an_intel_only_question_contradicts_the_intel_to_amd_answer():
     assert not contradicts({}, known)
 
 
+@pytest.mark.parametrize("question", [
+    "booted the ISO in rescue mode to repair the copied VHDX",    # both named: neither is settled
+    "my generation 2 VM will not boot",                           # neither named
+])
+def test_boot_media_stays_open_unless_one_medium_is_named(question):
+    assert "boot_media" not in known_facts(detect_facts(question))
+
+
+def test_an_iso_boot_question_never_gets_the_copied_disk_answer(real_index):
+    """The copied-VHDX answer (the UEFI boot entry stayed in the old VM) holds only for a disk that
+    already has an OS; installing from an ISO gets the ISO boot checklist instead."""
+    from kb.answer import answer_question
+
+    corpus = real_index.corpus
+    assert corpus.snippets["linux-guests-gen2-copied-vhdx-no-boot"].when_map["boot_media"] == "disk"
+    assert corpus.snippets["vm-generations-iso-boot-no-os"].when_map["boot_media"] == "iso"
+    # Without boot_media on both snippets, this one got the copied-disk answer at 0.83.
+    d = answer_question(real_index, "gen 2 linux vm, the ubuntu iso will not boot in the new vm, EFI BOOTX64.EFI not found")
+    ids = [s.id for s in d.sources]
+    assert "linux-guests-gen2-copied-vhdx-no-boot" not in ids
+    assert ids and ids[0] == "vm-generations-iso-boot-no-os", ids
+
+
 def test_only_facts_that_change_the_answer_are_asked_for():
     assert deciding_needs([{"cpu_vendor": "mixed"}, {"cpu_vendor": "same"}, {}], {}) == ["cpu_vendor"]
     assert deciding_needs([{"cpu_vendor": "same"}, {}], {}) == []        # no candidate disagrees
@@ -38,6 +65,7 @@ def test_only_facts_that_change_the_answer_are_asked_for():
 @pytest.mark.parametrize("raw,expected", [
     ({"cluster": True}, {"cluster": "yes"}), ({"cluster": "no"}, {"cluster": "no"}),
     ({"generation": 2}, {"generation": "2"}), ({"guest": "Linux"}, {"guest": "linux"}),
+    ({"boot_media": "ISO"}, {"boot_media": "iso"}),
 ])
 def test_parse_when_normalises_yaml_values(raw, expected):
     assert parse_when(raw) == (expected, [])
