@@ -17,6 +17,7 @@ from kb.contentfiles import (LIST_FILES, MAX_DOCUMENT_BYTES, MAX_LIST_BYTES, MAX
                              Unreadable, content_files, content_hash, parse_front_matter, parse_yaml,
                              read_regular_file, read_text, size_limit)
 from kb.errors import ContentError, ContentValidationError
+from kb.facts import CLARIFYING_QUESTIONS
 from kb.glossary import Glossary, GlossaryEntry
 from kb.versions import expand_applies_to
 
@@ -26,9 +27,8 @@ URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?::\d+)?(?:[/?#][^\s
 # A snippet is pasted into a forum reply: past ~120 words it stops being a short answer.
 MAX_SNIPPET_WORDS = 120
 MIN_QUESTIONS = 2
-# What the drafter knows how to ask for (see kb.facts.CLARIFYING_QUESTIONS).
-NEEDS = ("os_version", "cluster", "cpu_vendor", "guest_os", "backup_product", "host_count",
-         "scvmm", "error_code", "storage", "vm_generation", "boot_media", "network")
+# What the drafter knows how to ask for: one clarifying question each.
+NEEDS = tuple(CLARIFYING_QUESTIONS)
 
 ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "related", "updated", "references"}
 ARTICLE_REQUIRED = ("id", "title", "topic", "summary", "updated")

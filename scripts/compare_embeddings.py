@@ -47,8 +47,6 @@ def _e5():
 
 def e5_features(model, corpus, questions, items):
     """Per question, per candidate: (similarity to the best phrasing, similarity to the answer)."""
-    import numpy as np
-
     ids = sorted(corpus.snippets)
     texts, owner = [], []
     for sid in ids:
@@ -71,11 +69,13 @@ def e5_features(model, corpus, questions, items):
         best = {sid: float(by_phrasing[rows_of[sid]].max()) for sid in ids}
         alone[q.id] = max(ids, key=lambda s: best[s] + float(by_answer[answer_row[s]]))
         feats[q.id] = [(best[sid], float(by_answer[answer_row[sid]])) for sid in q.ids]
-    return feats, alone, kb_seconds, len(texts) + len(ids), np
+    return feats, alone, kb_seconds, len(texts) + len(ids)
 
 
-def with_e5(questions, feats, np):
+def with_e5(questions, feats):
     """Copies of ``questions`` whose candidates carry the e5 features and their pool-relative forms."""
+    import numpy as np
+
     out = []
     for q in questions:
         x = q.x
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
         kb_index = kb.ensure_index(kb.Settings.from_options(None, None).content_dir, Path(tmp) / "index")
         questions = tr.extract(kb_index, items)
         # The synthetic confidence questions have no e5 features: both runs go without them, alike.
-        feats, alone, kb_seconds, n_texts, np = e5_features(model, kb_index.corpus, questions, items)
+        feats, alone, kb_seconds, n_texts = e5_features(model, kb_index.corpus, questions, items)
         kb_index.close()
     base_names = tuple(tr.FEATURES)
     short = "Live migration fails: the processor on the destination host is not compatible"
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     print(f"e5 alone (nearest snippet by phrasing + answer similarity): hit@1 "
           f"{sum(alone[q.id] in q.gold for q in covered) / len(covered):.3f}")
     rows = [("shipped features", cross_validate(questions, args.folds, (), base_names)),
-            ("+ e5 features", cross_validate(with_e5(questions, feats, np), args.folds, (),
+            ("+ e5 features", cross_validate(with_e5(questions, feats), args.folds, (),
                                              base_names + E5_FEATURES + tuple(n + "_rel" for n in E5_FEATURES)))]
     tr.FEATURES = base_names
     print(f"{'':>18} {'C':>5} {'hit@1':>6} {'answered':>8} {'wrong':>5} {'ECE':>6} {'AUC':>6}")

@@ -148,7 +148,7 @@ def test_compare_embeddings_adds_each_similarity_and_its_distance_from_the_pools
         sys.path.remove(str(ROOT / "scripts"))
     q = tr.Question("rq-x", frozenset({"b"}), [[1.0], [2.0]], [0, 1], ["a", "b"])
     empty = tr.Question("rq-y", frozenset(), [], [], [])
-    out = ce.with_e5([q, empty], {"rq-x": [(0.5, 0.1), (0.7, 0.3)], "rq-y": []}, np)
+    out = ce.with_e5([q, empty], {"rq-x": [(0.5, 0.1), (0.7, 0.3)], "rq-y": []})
     assert np.allclose(out[0].x, [[1.0, 0.5, 0.1, -0.2, -0.2], [2.0, 0.7, 0.3, 0.0, 0.0]])
     assert (out[0].ids, out[0].y, out[0].gold) == (q.ids, q.y, q.gold)
     assert out[1].x == [] and q.x == [[1.0], [2.0]]   # the input questions are not changed
