@@ -607,6 +607,27 @@ def test_how_an_abstention_offers_its_closest_answer(real_corpus, confidence, le
     assert ("either node plus the witness" in d.draft) is excerpt
 
 
+def test_a_lead_gives_the_closest_answer_whole_and_an_excerpt_stays_short(real_corpus):
+    """Offered as a lead, the closest answer is given whole (less its yes/no verdict), because the
+    sentence an opening cuts off is often the fix; below LEAD_FROM only its opening."""
+    from kb.compose import GIST_CHARS, LEAD_FROM, Source, compose_abstention, drop_verdict, unwrap
+    from kb.facts import detect_facts
+
+    sn = max(real_corpus.snippets.values(), key=lambda s: len(s.answer))
+    assert len(sn.answer) > GIST_CHARS * 2
+    q = sn.questions[0]
+
+    def first_item(confidence):
+        d = compose_abstention(None, confidence, None, detect_facts(q), [], [Source(sn.id, sn.title, sn.topic,
+                               "snippet", confidence)], real_corpus, question=q)
+        return next(line for line in d.draft.splitlines() if line.startswith("- **"))
+
+    whole, cut = first_item(LEAD_FROM + 0.05), first_item(LEAD_FROM - 0.05)
+    last = drop_verdict(unwrap(sn.answer)).split()[-3:]
+    assert " ".join(last) in whole and "…" not in whole
+    assert " ".join(last) not in cut and cut.endswith("…")
+
+
 def test_a_lead_says_what_must_hold_for_it(real_corpus):
     """Offered as a lead to check, the closest answer comes with its conditions: an AVMA lead for a
     Windows 10 VM says that AVMA holds only for Windows Server guests."""
