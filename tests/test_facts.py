@@ -126,6 +126,10 @@ def test_kubernetes_is_named_as_another_platform():
     ("Import fails with Microsoft.Virtualization.Client.Management.VirtualizationOperationFailedException", True),
     ("Error:\nThe virtual machine could not be started because the hypervisor is not running", True),
     ("Live migration failed with 0x8009030E", True),
+    ("While start Docker Desktop I get error: Failed to start the virtual machine 'DockerDesktopVM'", True),
+    ("Hyper-V is enabled in the VM. This is the error that I am getting\n_Unable to start: 'MobyLinuxVM' "
+     "failed to start.", True),
+    ("I get an error when I start the VM since the update", False),
     ("Is there an error if I leave the host without a witness?", False),
     ("Which errors can a two node cluster hit when the witness is lost?", False),
 ])
