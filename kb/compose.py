@@ -28,11 +28,12 @@ GIST_FROM = 0.08
 # the lead for an answer and judged it wrong when it was off (2 of 13 drafts at 0.25-0.35, 0 of 7 above).
 LEAD_FROM = 0.35
 GIST_CHARS = 360
-# A lead gives the closest answer whole (a snippet's answer has at most 120 words, kb.content's
-# MAX_SNIPPET_WORDS: the longest today is 896 characters; only its yes/no verdict is left out). Blind paired reads of the 59 real drafts this changed, each reader seeing both versions
-# unlabelled: useful or better 36 with the whole answer against 26 with the 360-character opening
-# (post-ready 14 against 7, wrong 1 and 1), preferred 36 times against 15; the cut had dropped the
-# sentence with the fix ("cut-off" in 38 of the short drafts).
+# A lead gives the closest answer whole, less its yes/no verdict (a snippet's answer has at most 120
+# words, kb.content's MAX_SNIPPET_WORDS; the longest today is 896 characters). Blind paired reads of
+# the 59 real drafts this changed, each reader seeing both versions unlabelled: useful or better 36
+# with the whole answer against 26 with the 360-character opening (post-ready 14 against 7, wrong 1
+# and 1), preferred 36 times against 15; the cut had dropped the sentence with the fix ("cut-off" in
+# 38 of the short drafts).
 LEAD_CHARS = 1200
 
 
