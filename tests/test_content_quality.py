@@ -135,3 +135,43 @@ def test_every_snippet_says_which_pages_back_it(real_corpus):
     assert not unchosen, f"snippets without see: {unchosen[:10]}"
     backed = sum(bool(s.see) for s in real_corpus.snippets.values())
     assert backed >= 0.6 * len(real_corpus.snippets), backed
+
+
+# A condition stated in one of these plain forms is a fact the drafter checks, so the snippet must carry
+# it as `when` too: prose alone does not stop an Ubuntu question getting the Windows-guest answer.
+# Conditions with "or" state alternatives and are left to the reader.
+_CHECKABLE_CONDITIONS = [
+    (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?windows\b", re.I), "guest", "windows"),
+    (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?linux\b", re.I), "guest", "linux"),
+    (re.compile(r"^the vm is generation 1\b", re.I), "generation", "1"),
+    (re.compile(r"^the vm is generation 2\b", re.I), "generation", "2"),
+    (re.compile(r"^the (?:host is a|hosts are)(?: \w+)? (?:failover )?cluster nodes?\b", re.I), "cluster", "yes"),
+    (re.compile(r"^the vms? (?:is|are) (?:a )?clustered\b", re.I), "cluster", "yes"),
+    (re.compile(r"^the (?:host is|hosts are|server is) (?:not (?:clustered|a failover cluster node)|"
+                r"(?:a )?stand-?alone)\b", re.I), "cluster", "no"),
+]
+
+
+def test_checkable_conditions_are_machine_checked(real_corpus):
+    missing = []
+    for s in real_corpus.snippets.values():
+        for cond in s.conditions:
+            if re.search(r"\bor\b", cond):
+                continue
+            for rx, key, value in _CHECKABLE_CONDITIONS:
+                if rx.search(cond) and s.when_map.get(key) != value:
+                    missing.append(f"{s.path}: condition {cond!r} needs when: {{{key}: {value}}}")
+    assert not missing, "\n".join(missing)
+
+
+@pytest.mark.parametrize("condition, key, value", [
+    ("the guest is Windows and had a static IP", "guest", "windows"),
+    ("the guest runs Linux", "guest", "linux"),
+    ("the VM is generation 2 and shut down", "generation", "2"),
+    ("the host is a failover cluster node", "cluster", "yes"),
+    ("the VM is a clustered role", "cluster", "yes"),
+    ("the host is not clustered", "cluster", "no"),
+    ("the server is not a failover cluster node", "cluster", "no"),
+])
+def test_checkable_condition_forms(condition, key, value):
+    assert [(k, v) for rx, k, v in _CHECKABLE_CONDITIONS if rx.search(condition)] == [(key, value)]
