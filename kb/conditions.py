@@ -16,6 +16,7 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "guest": (("windows", "linux"), "guest_os"),
     "generation": (("1", "2"), "vm_generation"),
     "boot_media": (("iso", "disk"), "boot_media"),
+    "host": (("physical", "vm"), "host_kind"),
 }
 
 _LINUX = ("linux", "ubuntu", "debian", "centos", "rhel", "red hat", "suse", "sles", "rocky", "alma", "oracle linux",
@@ -66,6 +67,8 @@ def known_facts(facts: Facts) -> dict[str, str]:
         out["generation"] = str(facts.vm_generation)
     if facts.boot_media:
         out["boot_media"] = facts.boot_media
+    if facts.host_kind:
+        out["host"] = facts.host_kind
     return out
 
 

@@ -26,6 +26,7 @@ CLARIFYING_QUESTIONS = {
     "vm_generation": "Is the VM generation 1 or generation 2?",
     "boot_media": "Does the VM start from an ISO (installation media) or from an existing virtual disk (a copied, converted or template VHDX)?",
     "network": "How are the virtual switches, NICs and VLANs set up?",
+    "host_kind": "Does Windows run on a physical PC or server, or is it itself a VM (on Hyper-V, VMware, Azure...)?",
 }
 # The version question for an answer that holds only on Windows 10 or 11 (client Hyper-V): a PC has no
 # "hosts running Windows Server".
@@ -141,6 +142,17 @@ _DISK_RE = re.compile(r"\b(?:cop(?:y|ied|ying)|clon(?:e|ed|ing)|convert(?:ed|ing
                       r"sysprep(?:ped)?|moved|migrated)\b[^.\n]{0,40}\b(?:a?vhdx?|virtual (?:hard )?disk|"
                       r"disk image|vmdk)\b|\b(?:a?vhdx?|vmdk)\b[^.\n]{0,40}\b(?:cop(?:y|ied)|clon(?:e|ed)|"
                       r"convert(?:ed)?|template)\b", re.I)
+# Hyper-V, WSL 2, Docker Desktop or another hypervisor-based feature run inside a VM (nested virtualization):
+# firmware and BIOS answers for a physical PC do not apply. A VM that is merely a guest of Hyper-V
+# ("integration services are running in the VM") does not count, so the feature words exclude bare Hyper-V.
+_NESTED_FEATURE = (r"(?:docker(?: desktop)?|wsl ?2?|windows sandbox|minikube|android emulator|hyper-?v (?:role|feature)|"
+                   r"(?:enabled?|install(?:ed)?) hyper-?v|hyper-?v is (?:enabled|installed))")
+_A_VM = (r"(?:(?:a|an|my|the|our|this) )?(?:(?:windows(?: server)?(?: \d+(?: r2)?)?|azure|aws|ec2|cloud|vmware|esxi|"
+         r"virtualbox|proxmox|kvm|nested|virtuali[sz]ed) ){0,3}(?:vm|virtual machine)\b")
+_HOST_VM_RE = re.compile(
+    r"\bnested (?:virtuali[sz]ation|hyper-?v|vms?|hypervisor)\b|"
+    r"\b" + _NESTED_FEATURE + r"\b[^.,;\n?!-]{0,30}?\b(?:in|inside|within|on|into) " + _A_VM + r"|"
+    r"\brunning inside a virtuali[sz]ed windows\b[^\n]{0,60}:\s*yes\b", re.I)
 _SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
 _NETWORK_RE = re.compile(r"\bvlan|virtual switch|vswitch|external switch|\bteam(?:ing)?\b|\bnic\b|\bvmq\b", re.I)
 
@@ -160,6 +172,7 @@ class Facts:
     error_text: bool = False
     vm_generation: int | None = None
     boot_media: str | None = None          # "iso" (installing from media) or "disk" (an existing VHDX); None when unclear
+    host_kind: str | None = None           # "vm" when Hyper-V or WSL 2 / Docker runs inside a VM (nested); None when unclear
     storage: list[str] = field(default_factory=list)
     network: bool = False
     other_hypervisors: list[str] = field(default_factory=list)
@@ -184,6 +197,7 @@ class Facts:
             "storage": bool(self.storage),
             "vm_generation": self.vm_generation is not None,
             "boot_media": self.boot_media is not None,
+            "host_kind": self.host_kind is not None,
             "network": self.network,
         }.get(need, True)
 
@@ -226,6 +240,7 @@ def detect_facts(text: str) -> Facts:
     f.vm_generation = int(g.group(1)) if g else None
     iso, disk = bool(_ISO_RE.search(text)), bool(_DISK_RE.search(text))
     f.boot_media = "iso" if iso and not disk else "disk" if disk and not iso else None
+    f.host_kind = "vm" if _HOST_VM_RE.search(text) else None
     f.storage = [k for k, r in _STORAGE_RE.items() if r.search(text)]
     f.network = bool(_NETWORK_RE.search(text))
     f.other_hypervisors = [name for name, r in _OTHER_RE.items() if r.search(text)]

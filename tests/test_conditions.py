@@ -15,6 +15,10 @@ from kb.facts import detect_facts
     ("Windows Server 2022 installation media will not boot", {"boot_media": "iso"}),
     ("copied the VHDX of my Ubuntu template to a new VM and it will not boot", {"boot_media": "disk"}),
     ("converted the vmdk to vhdx with qemu-img, no operating system was loaded", {"boot_media": "disk"}),
+    ("Docker Desktop is installed on a Windows 10 VM and will not start", {"host": "vm"}),
+    ("Hyper-V is enabled in the VM but Docker still fails", {"host": "vm"}),
+    ("nested virtualization for a WSL2 VM", {"host": "vm"}),
+    ("Are you running inside a virtualized Windows e.g. on a cloud server or a VM: Yes", {"host": "vm"}),
 ])
 def test_known_facts(question, expected):
     known = known_facts(detect_facts(question))
@@ -31,6 +35,27 @@ def test_an_intel_only_question_contradicts_the_intel_to_amd_answer():
     assert not contradicts({"cpu_vendor": "same"}, known)
     assert agreement({"cpu_vendor": "same"}, known) == 1
     assert not contradicts({}, known)
+
+
+@pytest.mark.parametrize("question", [
+    "integration services are running in the VM but the IP is not shown",   # a Hyper-V guest, not nested
+    "Start VM, start WSL - network works in VM, not in WSL",
+    "Docker Desktop on my Windows 11 laptop fails to start the VM",
+    "two-node S2D cluster with nested resiliency",
+])
+def test_host_kind_is_vm_only_when_the_hypervisor_runs_inside_a_vm(question):
+    assert "host" not in known_facts(detect_facts(question))
+
+
+def test_docker_in_a_vm_does_not_get_the_firmware_answer(real_corpus):
+    """The hypervisor-did-not-load answer (BIOS, bcdedit) is for a physical PC; inside a VM the fix is
+    nested virtualization (a real Docker issue got the firmware answer at 0.60)."""
+    known = known_facts(detect_facts("Docker Desktop is installed on Windows VM. Failed to start the virtual "
+                                     "machine 'DockerDesktopVM' because one of the Hyper-V components is not running."))
+    firmware = real_corpus.snippets["vm-start-failures-hyper-v-components-not-running"].when_map
+    nested = real_corpus.snippets["client-hyper-v-nested"].when_map
+    assert contradicts(firmware, known) and not contradicts(nested, known)
+    assert agreement(nested, known) == 1
 
 
 @pytest.mark.parametrize("question", [

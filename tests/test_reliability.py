@@ -341,7 +341,7 @@ def _p(folder: str, rel: str, line: int, message: str) -> str:
 
 
 NEEDS_LIST = ("os_version, cluster, cpu_vendor, guest_os, backup_product, host_count, scvmm, error_code, "
-              "storage, vm_generation, boot_media, network")
+              "storage, vm_generation, boot_media, network, host_kind")
 BROKEN_CASES = {
     "bad-yaml": [("snippets/quorum-two-node-witness.md", 3, "invalid YAML: mapping values are not allowed here")],
     "missing-field": [("articles/quorum.md", 1, "article: 'summary' is required")],
