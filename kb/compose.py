@@ -110,6 +110,7 @@ def version_caveat(facts: Facts, snippet: Snippet, corpus: Corpus) -> str | None
 
 
 _BLOCK_LINE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\||```|#)")
+_LINK_URL = re.compile(r"\]\((https?://[^)\s]+)\)")
 
 
 def unwrap(md: str) -> str:
@@ -332,6 +333,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
             # a glance whether it fits; its text is not given as an answer.
             md += ["", "The closest answer I have:" if lead else "The closest I have, in case it fits:"]
             spelled: set[str] = set()
+            linked: set[str] = set()   # pages already linked: a second pointer to one is named, not linked again
             for i, art in enumerate(nearest):
                 sn = closest.get(art.id)
                 about = f"**{sn.title}**" if sn is not None else art.title
@@ -340,11 +342,13 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     item = f"- {about} ([read it]({link}))"
                 else:
                     refs = snippet_references(art, sn, question, corpus=corpus) if sn is not None else []
+                    refs = [r for r in refs[:1] if r.url not in linked]
                     item = f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}"
                 if i == 0 and sn is not None and confidence >= GIST_FROM:
                     opening = gist(sn.answer, LEAD_CHARS if lead else GIST_CHARS, question=question)
                     item += ": " + corpus.glossary.spell_out(public_ids(opening, corpus, base_url), spelled)
                 md.append(item)
+                linked.update(_LINK_URL.findall(item))
                 if i == 0 and sn is not None and lead:
                     # A lead is checked against the asker's setup: what it needs to hold is what to check.
                     md += [f"  - It holds when {c}." for c in sn.conditions if not stated_in(c, question)]

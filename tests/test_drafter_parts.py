@@ -656,3 +656,22 @@ def test_a_pc_answer_asks_for_the_pc_s_windows_version(real_index):
     assert set(sn.applies_to) <= {"Windows 10", "Windows 11"}, sn.id
     assert CLIENT_VERSION_QUESTION in d.clarifying_questions
     assert CLARIFYING_QUESTIONS["os_version"] not in d.clarifying_questions
+
+
+def test_an_abstention_links_each_page_once(real_corpus):
+    """Three nested-virtualization pointers from three articles are all backed by the same Microsoft Learn
+    page: it is linked once, and the later pointers are named without linking it again."""
+    import re
+    from kb.compose import Source, compose_abstention
+    from kb.facts import detect_facts
+
+    ids = ["azure-itpro-nested-hyperv", "client-hyper-v-nested", "vmbus-architecture-nested-virtualization"]
+    sns = [real_corpus.snippets[i] for i in ids]
+    assert len({s.article for s in sns}) == 3
+    q = "nested hyper-v inside virtualbox does not work"
+    d = compose_abstention(None, 0.2, None, detect_facts(q), [],
+                           [Source(s.id, s.title, s.topic, "snippet", 0.2) for s in sns], real_corpus, question=q)
+    urls = re.findall(r"\]\((https?://[^)\s]+)\)", d.draft)
+    assert urls and len(urls) == len(set(urls)), d.draft
+    for s in sns:
+        assert f"**{s.title}**" in d.draft
