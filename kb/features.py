@@ -46,7 +46,7 @@ CONFIDENCE_ONLY = tuple(f"{name}_lead" for name in LEAD) + ("top_agree",)
 FEATURES = (
     "bm25", "bm25_rank", "focus_bm25", "fuzzy", "focus_fuzzy", "fused", "topic_share", "parent_rank",
     "coverage", "rare_coverage", "focus_coverage", "title_coverage", "distinct_coverage", "version_fit", "when_agree",
-    "code_match", "topic_named",
+    "cluster_agree", "code_match", "topic_named",
     "q_hyperv", "q_other_product", "q_virtualization", "q_density",
     *(f"{name}_rel" for name in RELATIVE),
     *CONFIDENCE_ONLY,
@@ -227,7 +227,10 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
             "title_coverage": len(s_title & q_all) / len(s_title) if s_title else 0.0,
             "distinct_coverage": _weighted_share(texts.distinct[sid], q_all),
             "version_fit": version_fit,
-            "when_agree": float(agreement(texts.telling_when[sid], known)),
+            # Agreement on the specific conditions (CPU vendors, guest, generation, boot media, host) apart
+            # from clustering, which most cluster questions settle and many snippets require.
+            "when_agree": float(agreement({k: v for k, v in texts.telling_when[sid].items() if k != "cluster"}, known)),
+            "cluster_agree": float(agreement({k: v for k, v in texts.telling_when[sid].items() if k == "cluster"}, known)),
             "code_match": code_match,
             "topic_named": float(s.topic in named),
             **question_level,
