@@ -210,6 +210,8 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
             code_match = 1.0 if any(code in texts.lower[sid] for code in codes) else -1.0
         else:
             code_match = 0.0
+        telling = texts.telling_when[sid]
+        cluster_agree = float("cluster" in telling and known.get("cluster") == telling["cluster"])
         rank = c.bm25_rank.get(sid)
         parent = article_rank.get(s.article)
         f = {
@@ -229,8 +231,8 @@ def describe(kb_index, question: str, focus: Focus, facts: Facts, c: Candidates,
             "version_fit": version_fit,
             # Agreement on the specific conditions (CPU vendors, guest, generation, boot media, host) apart
             # from clustering, which most cluster questions settle and many snippets require.
-            "when_agree": float(agreement({k: v for k, v in texts.telling_when[sid].items() if k != "cluster"}, known)),
-            "cluster_agree": float(agreement({k: v for k, v in texts.telling_when[sid].items() if k == "cluster"}, known)),
+            "when_agree": float(agreement(telling, known)) - cluster_agree,
+            "cluster_agree": cluster_agree,
             "code_match": code_match,
             "topic_named": float(s.topic in named),
             **question_level,
