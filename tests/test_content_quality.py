@@ -144,12 +144,12 @@ _CHECKABLE_CONDITIONS = [
     (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?windows\b", re.I), "guest", "windows"),
     (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?linux\b", re.I), "guest", "linux"),
     (re.compile(r"^the vm is generation 1\b", re.I), "generation", "1"),
-    (re.compile(r"\bruns? directly on a physical (?:pc|server), not inside a vm\b", re.I), "host", "physical"),
     (re.compile(r"^the vm is generation 2\b", re.I), "generation", "2"),
     (re.compile(r"^the (?:host is a|hosts are)(?: \w+)? (?:failover )?cluster nodes?\b", re.I), "cluster", "yes"),
     (re.compile(r"^the vms? (?:is|are) (?:a )?clustered\b", re.I), "cluster", "yes"),
     (re.compile(r"^the (?:host is|hosts are|server is) (?:not (?:clustered|a failover cluster node)|"
                 r"(?:a )?stand-?alone)\b", re.I), "cluster", "no"),
+    (re.compile(r"\bruns? directly on a physical (?:pc|server), not inside a vm\b", re.I), "host", "physical"),
 ]
 
 
