@@ -136,3 +136,14 @@ def test_kubernetes_is_named_as_another_platform():
 def test_quoted_error_text_is_noticed(text, quoted):
     """A paste that already holds the error is never asked for "the exact error text"."""
     assert detect_facts(text).error_text is quoted
+
+
+@pytest.mark.parametrize("text,guests", [
+    ("Windows 10 host, copy and paste do not work in my RHEL 8 VM", ["RHEL"]),
+    ("Windows 11 Pro with a Windows 10 guest", ["Windows 10"]),
+    ("Windows Server 2016 host, how do I activate a Windows 10 VM", ["Windows 10"]),
+    # Named alone, the system may be the guest's: it is kept.
+    ("Windows 10 VM will not start", ["Windows 10"]),
+])
+def test_the_hosts_own_windows_is_not_a_guest(text, guests):
+    assert detect_facts(text).guest_os == guests
