@@ -589,22 +589,26 @@ def test_an_excerpt_adds_the_sentence_about_what_the_asker_said(real_corpus):
     assert gist(answer, question="how do I set a VLAN on a VM") == plain
 
 
-@pytest.mark.parametrize("confidence,lead,excerpt", [(0.05, False, False), (0.2, False, True), (0.5, True, True)])
-def test_how_an_abstention_offers_its_closest_answer(real_corpus, confidence, lead, excerpt):
-    """Below GIST_FROM only the closest title; from it, the answer's opening too; from LEAD_FROM it is
-    offered as a lead to check (below that, readers took a lead for an answer and judged it wrong)."""
-    from kb.compose import GIST_FROM, LEAD_FROM, Source, compose_abstention
+@pytest.mark.parametrize("confidence,named,lead,excerpt", [(0.05, False, False, False), (0.2, True, False, True),
+                                                          (0.5, True, True, True)])
+def test_how_an_abstention_offers_its_closest_answer(real_corpus, confidence, named, lead, excerpt):
+    """Below NAME_FROM no closest answer is named (it is nearly always unrelated there), though the
+    draft's sources keep it; from GIST_FROM, its title and opening; from LEAD_FROM it is offered as a
+    lead to check (below that, readers took a lead for an answer and judged it wrong)."""
+    from kb.compose import GIST_FROM, LEAD_FROM, NAME_FROM, Source, compose_abstention
     from kb.facts import detect_facts
 
-    assert GIST_FROM < LEAD_FROM
+    assert NAME_FROM <= GIST_FROM < LEAD_FROM
     sn = real_corpus.snippets["quorum-two-node-witness"]
     d = compose_abstention(None, confidence, None, detect_facts("two node cluster witness"), [],
                            [Source(sn.id, sn.title, sn.topic, "snippet", confidence)], real_corpus,
                            question="two node cluster witness")
     assert ("lead to check" in d.draft) is lead
     assert ("could not find a confident answer" in d.draft) is not lead
-    assert f"**{sn.title}**" in d.draft
+    assert (f"**{sn.title}**" in d.draft) is named
+    assert ("is close enough to point you to" in d.draft) is not named
     assert ("either node plus the witness" in d.draft) is excerpt
+    assert [s.id for s in d.sources] == [sn.id]
 
 
 def test_a_lead_gives_the_closest_answer_whole_and_an_excerpt_stays_short(real_corpus):
