@@ -54,7 +54,9 @@ _HYPERV_RE = re.compile(
     r"\b(?:set|get|new|add|remove|grant|revoke|enable|disable|move|start|stop|export|import|checkpoint|test|"
     r"measure|mount|dismount|resize|convert|optimize|merge|restore|save|suspend|resume|repair|connect|rename|"
     r"update|compare)-vm|smart paging|\bsmb ?3|vmconnect|enhanced session|discrete device assignment|\bdda\b|"
-    r"shielded ?vm|host guardian|\bhgs\b|allownetlbfoteams|switch embedded teaming",
+    r"shielded ?vm|host guardian|\bhgs\b|allownetlbfoteams|switch embedded teaming|windows sandbox|"
+    # The 0x8037xxxx range is the hypervisor's and its compute service's own ("0x80370102").
+    r"\b0x8037[0-9a-f]{4}\b",
     re.I,
 )
 # Words of virtualization in general (any hypervisor): one is enough.
@@ -62,6 +64,7 @@ _VIRT_RE = re.compile(
     r"\bvms?\b|virtual machine|virtuali[sz]|hypervisor|\bguests?\b|quorum|quorom|witness|snapshot|replica|"
     r"\bp2v\b|\bv2v\b|domain controller|\bazure\b|live migrat|"
     r"virtual (?:disk|switch|network|nic|processor|cpu)|vcpu|\bvnic|usn rollback|"
+    r"\b(?:external|internal|private) (?:virtual )?switch|"
     r"\bgen ?[12]\b|\bgeneration ?[12]\b|vswitch|vmswitch|\ba?vhdx?\b|checkpoint|vmbus|\bvmwp|\bvmms|"
     r"integration (?:services|components)|\bcsv\b|dynamic memory|\bvmq\b|\bvethernet|processor compatibility|"
     r"pass-?through disk|virtual (?:dcs?\b|domain controller)|"

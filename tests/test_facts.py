@@ -100,6 +100,9 @@ def test_cleaning_html():
     "production checkpoint fails on the debian box",
     "validation report warns that update levels differ between nodes",   # two shared words together
     "pass-through disk still a thing in 2019?",
+    "error binding the adapter to my external switch",
+    "Failed to start the sandbox (0x80370106)",                          # the hypervisor's own error range
+    "Windows Sandbox will not open on Windows 11",
 ])
 def test_hyper_v_vocabulary_counts_as_a_virtualization_question(text):
     assert detect_facts(text).mentions_virtualization
