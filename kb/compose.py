@@ -192,16 +192,22 @@ def stated_in(condition: str, question: str) -> bool:
     return len(want) >= 2 and len(want & have) >= STATED_SHARE * len(want)
 
 
-_VERDICT = re.compile(r"^(?:(?:Yes|No|Partly)\.\s+|Yes, but\s+)(?=\S)")
+# Opening verdicts that answer a yes-or-no question and nothing else ("Yes:", "Not by default.", "Very
+# likely."); what follows them stands on its own.
+_VERDICT = re.compile(r"^(?:(?:Yes|No|Partly|Mostly (?:yes|no)|Not necessarily|Not safely|Not by default|No to both|"
+                      r"Very likely(?:, yes)?|Yes, that is by design|Sometimes, but do not build on it)\.\s+|"
+                      r"(?:Yes|No|Probably yes):\s+|Yes, but\s+)(?=\S)")
 
 
 def drop_verdict(answer: str) -> str:
-    """An answer without its opening "Yes." / "No." / "Partly." / "Yes, but", for a paste that asks no
+    """An answer without its opening verdict ("Yes." / "No:" / "Not by default." / "Yes, but"), for a paste that asks no
     yes-or-no question ("Enhanced session does not work on Manjaro"), where the verdict reads as a
     non sequitur. Other openings ("No, the generation cannot be changed") are left as written.
 
     >>> drop_verdict("Yes, but the guest must be prepared."), drop_verdict("No, it cannot.")
     ('The guest must be prepared.', 'No, it cannot.')
+    >>> drop_verdict("Yes: add them to the group."), drop_verdict("Not by default. Only the storage tests do.")
+    ('Add them to the group.', 'Only the storage tests do.')
     """
     m = _VERDICT.match(answer)
     if not m:
