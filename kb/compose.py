@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kb.conditions import condition_fact, known_facts
 from kb.content import Corpus, Snippet
 from kb.facts import CLARIFYING_QUESTIONS, CLIENT_VERSION_QUESTION, Facts
 from kb.features import content_stems
@@ -192,6 +193,13 @@ def stated_in(condition: str, question: str) -> bool:
     return len(want) >= 2 and len(want & have) >= STATED_SHARE * len(want)
 
 
+def _settled(condition: str, known: dict[str, str]) -> bool:
+    """Whether the question already settles a plain condition the same way ("the VM is generation 2" for
+    a paste about a generation 2 VM), so repeating it is padding."""
+    fact = condition_fact(condition)
+    return fact is not None and known.get(fact[0]) == fact[1]
+
+
 # Opening verdicts that answer a yes-or-no question and nothing else ("Yes:", "Not by default.", "Very
 # likely."); what follows them stands on its own.
 _VERDICT = re.compile(r"^(?:(?:Yes|No|Partly|Mostly (?:yes|no)|Not necessarily|Not safely|Not by default|No to both|"
@@ -288,7 +296,9 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     md: list[str] = ["Hi,", "", prose(best.answer if yes_no else drop_verdict(best.answer))]
     for extra in snippets[1:]:
         md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(extra.answer)]
-    conditions = [c for c in best.conditions if not stated_in(c, paste or question)]
+    known = known_facts(facts)
+    conditions = [c for c in best.conditions
+                  if not stated_in(c, paste or question) and not _settled(c, known)]
     if conditions:
         md += ["", "**This holds when:**"] + [f"- {c}" for c in conditions]
     caveats = [c for c in (version_caveat(facts, s, corpus) for s in snippets) if c]
@@ -363,7 +373,9 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                 linked.update(_LINK_URL.findall(item))
                 if i == 0 and sn is not None and lead:
                     # A lead is checked against the asker's setup: what it needs to hold is what to check.
-                    md += [f"  - It holds when {c}." for c in sn.conditions if not stated_in(c, question)]
+                    known = known_facts(facts)
+                    md += [f"  - It holds when {c}." for c in sn.conditions
+                           if not stated_in(c, question) and not _settled(c, known)]
         clarifying = ["What exactly happens, with the exact error text or event ID?"] if ask_error else []
         clarifying += _clarifying(needs, facts, list(closest.values())[:1])
         clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]

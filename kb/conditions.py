@@ -7,6 +7,8 @@ and a fact the question does not give is what a clarifying question asks for.
 """
 from __future__ import annotations
 
+import re
+
 from kb.facts import Facts
 
 # key -> the values a snippet may require, and the content `needs` value that asks for the fact.
@@ -21,6 +23,38 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 
 _LINUX = ("linux", "ubuntu", "debian", "centos", "rhel", "red hat", "suse", "sles", "rocky", "alma", "oracle linux",
           "fedora", "freebsd")
+
+
+# A prose condition in one of these plain forms states a `when` fact: the content must carry it as `when`
+# too (tests/test_content_quality.py), and a draft need not repeat it to an asker who says as much.
+CONDITION_FORMS: list[tuple[re.Pattern, str, str]] = [
+    (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?windows\b", re.I), "guest", "windows"),
+    (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?linux\b", re.I), "guest", "linux"),
+    (re.compile(r"^the vm is generation 1\b", re.I), "generation", "1"),
+    (re.compile(r"^the vm is generation 2\b", re.I), "generation", "2"),
+    (re.compile(r"^the (?:host is a|hosts are)(?: \w+)? (?:failover )?cluster nodes?\b", re.I), "cluster", "yes"),
+    (re.compile(r"^the vms? (?:is|are) (?:a )?clustered\b", re.I), "cluster", "yes"),
+    (re.compile(r"^the (?:host is|hosts are|server is) (?:not (?:clustered|a failover cluster node)|"
+                r"(?:a )?stand-?alone)\b", re.I), "cluster", "no"),
+    (re.compile(r"\bruns? directly on a physical (?:pc|server), not inside a vm\b", re.I), "host", "physical"),
+]
+# What may follow a form and add nothing to it: a role noun, or a gloss in brackets ("(UEFI firmware)").
+_NOTHING_MORE = re.compile(r"^(?: (?:role|node|guest))?(?: \([^)]*\))?\.?$", re.I)
+
+
+def condition_fact(condition: str) -> tuple[str, str] | None:
+    """The `when` fact a prose condition states and nothing more, or None.
+
+    >>> condition_fact("the VM is generation 2 (UEFI firmware)"), condition_fact("the guest runs Linux")
+    (('generation', '2'), ('guest', 'linux'))
+    >>> condition_fact("the guest is a Linux desktop distribution") is None
+    True
+    """
+    for rx, key, value in CONDITION_FORMS:
+        m = rx.search(condition)
+        if m and m.start() == 0 and _NOTHING_MORE.match(condition[m.end():]):
+            return key, value
+    return None
 
 
 def parse_when(value) -> tuple[dict[str, str], list[str]]:

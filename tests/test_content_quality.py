@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from kb.conditions import CONDITION_FORMS
 from kb.content import check_content
 from kb.markdown import plain_text
 from conftest import REAL_CONTENT
@@ -140,17 +141,7 @@ def test_every_snippet_says_which_pages_back_it(real_corpus):
 # A condition stated in one of these plain forms is a fact the drafter checks, so the snippet must carry
 # it as `when` too: prose alone does not stop an Ubuntu question getting the Windows-guest answer.
 # Conditions with "or" state alternatives and are left to the reader.
-_CHECKABLE_CONDITIONS = [
-    (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?windows\b", re.I), "guest", "windows"),
-    (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?linux\b", re.I), "guest", "linux"),
-    (re.compile(r"^the vm is generation 1\b", re.I), "generation", "1"),
-    (re.compile(r"^the vm is generation 2\b", re.I), "generation", "2"),
-    (re.compile(r"^the (?:host is a|hosts are)(?: \w+)? (?:failover )?cluster nodes?\b", re.I), "cluster", "yes"),
-    (re.compile(r"^the vms? (?:is|are) (?:a )?clustered\b", re.I), "cluster", "yes"),
-    (re.compile(r"^the (?:host is|hosts are|server is) (?:not (?:clustered|a failover cluster node)|"
-                r"(?:a )?stand-?alone)\b", re.I), "cluster", "no"),
-    (re.compile(r"\bruns? directly on a physical (?:pc|server), not inside a vm\b", re.I), "host", "physical"),
-]
+_CHECKABLE_CONDITIONS = CONDITION_FORMS
 
 
 def test_checkable_conditions_are_machine_checked(real_corpus):

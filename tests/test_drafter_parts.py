@@ -211,10 +211,11 @@ def test_focus_and_compose_doctests():
     import doctest
 
     import kb.compose
+    import kb.conditions
     import kb.focus
     import kb.glossary
 
-    for module in (kb.focus, kb.compose, kb.glossary):
+    for module in (kb.focus, kb.compose, kb.glossary, kb.conditions):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 
@@ -679,3 +680,23 @@ def test_an_abstention_links_each_page_once(real_corpus):
     assert urls and len(urls) == len(set(urls)), d.draft
     for s in sns:
         assert f"**{s.title}**" in d.draft
+
+
+def test_a_condition_the_question_settles_is_not_repeated(real_index):
+    """"This holds when: the VM is generation 2" adds nothing for a paste about a generation 2 VM; for a
+    paste that does not say which generation it does. A condition with more in it than the fact
+    ("the guest is a Linux desktop distribution") is kept even when the guest is known to be Linux."""
+    from kb.compose import compose
+    from kb.facts import detect_facts
+
+    sn = real_index.corpus.snippets["linux-guests-secure-boot"]
+    assert "the VM is generation 2" in sn.conditions
+    for paste, repeated in [("Oracle Linux 7 in a generation 2 VM hangs at the UEFI screen", False),
+                            ("Oracle Linux 7 VM hangs at the UEFI screen: boot image not signed", True)]:
+        d = compose(None, [sn], 0.7, detect_facts(paste), [], [], real_index.corpus, question=paste)
+        assert ("the VM is generation 2" in d.draft) is repeated, paste
+    desktop = real_index.corpus.snippets["enhanced-session-linux"]
+    assert "the guest is a Linux desktop distribution" in desktop.conditions
+    d = compose(None, [desktop], 0.7, detect_facts("Ubuntu VM: enhanced session shows a black screen"), [], [],
+                real_index.corpus, question="Ubuntu VM: enhanced session shows a black screen")
+    assert "the guest is a Linux desktop distribution" in d.draft
