@@ -193,11 +193,16 @@ def stated_in(condition: str, question: str) -> bool:
     return len(want) >= 2 and len(want & have) >= STATED_SHARE * len(want)
 
 
-def _settled(condition: str, known: dict[str, str]) -> bool:
-    """Whether the question already settles a plain condition the same way ("the VM is generation 2" for
-    a paste about a generation 2 VM), so repeating it is padding."""
-    fact = condition_fact(condition)
-    return fact is not None and known.get(fact[0]) == fact[1]
+def unstated(conditions, text: str, facts: Facts) -> list[str]:
+    """The conditions worth telling the asker: not said in ``text`` (:func:`stated_in`) and not a plain
+    fact the question settles the same way ("the VM is generation 2" for a paste about a generation 2 VM)."""
+    known = known_facts(facts)
+
+    def settled(condition: str) -> bool:
+        fact = condition_fact(condition)
+        return fact is not None and known.get(fact[0]) == fact[1]
+
+    return [c for c in conditions if not stated_in(c, text) and not settled(c)]
 
 
 # Opening verdicts that answer a yes-or-no question and nothing else ("Yes:", "Not by default.", "Very
@@ -208,9 +213,9 @@ _VERDICT = re.compile(r"^(?:(?:Yes|No|Partly|Mostly (?:yes|no)|Not necessarily|N
 
 
 def drop_verdict(answer: str) -> str:
-    """An answer without its opening verdict ("Yes." / "No:" / "Not by default." / "Yes, but"), for a paste that asks no
-    yes-or-no question ("Enhanced session does not work on Manjaro"), where the verdict reads as a
-    non sequitur. Other openings ("No, the generation cannot be changed") are left as written.
+    """An answer without its opening verdict ("Yes." / "No:" / "Not by default." / "Yes, but"), for a
+    paste that asks no yes-or-no question ("Enhanced session does not work on Manjaro"), where the
+    verdict reads as a non sequitur. Other openings ("No, the generation cannot be changed") are left as written.
 
     >>> drop_verdict("Yes, but the guest must be prepared."), drop_verdict("No, it cannot.")
     ('The guest must be prepared.', 'No, it cannot.')
@@ -296,9 +301,7 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     md: list[str] = ["Hi,", "", prose(best.answer if yes_no else drop_verdict(best.answer))]
     for extra in snippets[1:]:
         md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(extra.answer)]
-    known = known_facts(facts)
-    conditions = [c for c in best.conditions
-                  if not stated_in(c, paste or question) and not _settled(c, known)]
+    conditions = unstated(best.conditions, paste or question, facts)
     if conditions:
         md += ["", "**This holds when:**"] + [f"- {c}" for c in conditions]
     caveats = [c for c in (version_caveat(facts, s, corpus) for s in snippets) if c]
@@ -373,9 +376,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                 linked.update(_LINK_URL.findall(item))
                 if i == 0 and sn is not None and lead:
                     # A lead is checked against the asker's setup: what it needs to hold is what to check.
-                    known = known_facts(facts)
-                    md += [f"  - It holds when {c}." for c in sn.conditions
-                           if not stated_in(c, question) and not _settled(c, known)]
+                    md += [f"  - It holds when {c}." for c in unstated(sn.conditions, question, facts)]
         clarifying = ["What exactly happens, with the exact error text or event ID?"] if ask_error else []
         clarifying += _clarifying(needs, facts, list(closest.values())[:1])
         clarifying = list(dict.fromkeys(clarifying))[:MAX_CLARIFYING]

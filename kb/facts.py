@@ -237,7 +237,7 @@ def detect_facts(text: str) -> Facts:
     # guest: "Windows 10 ... RHEL VM" is a Linux guest on a Windows 10 PC.
     host_os = f.os_versions[0].lower() if f.os_versions else None
     others = [g for g in guests if g.lower() != host_os]
-    f.guest_os = others if host_os and others and len(others) < len(guests) else guests
+    f.guest_os = others if others and len(others) < len(guests) else guests
     f.backup_products = [name for name, r in _BACKUP_RE.items() if r.search(text)]
     f.scvmm = True if _SCVMM_RE.search(text) else None
     f.error_codes = list(dict.fromkeys(c.lower() for c in _ERROR_CODE_RE.findall(text)))

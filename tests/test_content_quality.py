@@ -138,19 +138,16 @@ def test_every_snippet_says_which_pages_back_it(real_corpus):
     assert backed >= 0.6 * len(real_corpus.snippets), backed
 
 
-# A condition stated in one of these plain forms is a fact the drafter checks, so the snippet must carry
-# it as `when` too: prose alone does not stop an Ubuntu question getting the Windows-guest answer.
-# Conditions with "or" state alternatives and are left to the reader.
-_CHECKABLE_CONDITIONS = CONDITION_FORMS
-
-
+# A condition stated in one of the plain forms of kb.conditions.CONDITION_FORMS is a fact the drafter
+# checks, so the snippet must carry it as `when` too: prose alone does not stop an Ubuntu question getting
+# the Windows-guest answer. Conditions with "or" state alternatives and are left to the reader.
 def test_checkable_conditions_are_machine_checked(real_corpus):
     missing = []
     for s in real_corpus.snippets.values():
         for cond in s.conditions:
             if re.search(r"\bor\b", cond):
                 continue
-            for rx, key, value in _CHECKABLE_CONDITIONS:
+            for rx, key, value in CONDITION_FORMS:
                 if rx.search(cond) and s.when_map.get(key) != value:
                     missing.append(f"{s.path}: condition {cond!r} needs when: {{{key}: {value}}}")
     assert not missing, "\n".join(missing)
@@ -166,4 +163,4 @@ def test_checkable_conditions_are_machine_checked(real_corpus):
     ("the server is not a failover cluster node", "cluster", "no"),
 ])
 def test_checkable_condition_forms(condition, key, value):
-    assert [(k, v) for rx, k, v in _CHECKABLE_CONDITIONS if rx.search(condition)] == [(key, value)]
+    assert [(k, v) for rx, k, v in CONDITION_FORMS if rx.search(condition)] == [(key, value)]
