@@ -165,6 +165,22 @@ def test_distinct_coverage_tells_a_snippet_from_its_siblings(real_index):
     assert _weighted_share({}, q) == 0.0
 
 
+def test_field_bm25_scores_each_field_on_its_own(real_index):
+    """BM25 per field: words of a snippet's title score in its title field, words only its answer
+    uses score there alone, and a question sharing no word with a field scores 0 in it."""
+    from kb.features import snippet_texts
+
+    t = snippet_texts(real_index)
+    sid = "cpu-compatibility-enable-setting"
+    s = real_index.corpus.snippets[sid]
+    assert t.field_bm25("title", sid, content_stems(s.title)) > 0
+    answer_only = content_stems(s.answer) - content_stems(s.title) - content_stems(" ".join(s.questions))
+    assert answer_only
+    assert t.field_bm25("answer", sid, answer_only) > 0
+    assert t.field_bm25("title", sid, answer_only) == 0.0
+    assert t.field_bm25("answer", sid, content_stems("zebra giraffe pineapple")) == 0.0
+
+
 def test_lead_features_feed_the_confidence_only(real_index):
     """How far the best candidate leads the others says how sure the draft is, not which is best: the
     shipped order model gives those features no weight."""
