@@ -91,6 +91,9 @@ class Ranker:
         unknown = set(feats) - set(FEATURES) - set(semantic.FEATURES)
         if unknown:
             raise ValueError(f"ranker weights name unknown features: {', '.join(sorted(unknown))}")
+        repeated = sorted({f for f in feats if feats.count(f) > 1})
+        if repeated:
+            raise ValueError(f"ranker weights name features more than once: {', '.join(repeated)}")
         n = len(feats)
         order = d.get("order")
         if not all(len(d[k]) == n for k in ("mean", "scale", "coef")) or (order is not None and len(order) != n):

@@ -58,6 +58,10 @@ def test_a_broken_ranker_file_says_what_is_wrong(tmp_path):
     bad.write_text(json.dumps({"features": ["nope"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0}))
     with pytest.raises(RuntimeError, match="unknown features: nope"):
         load_ranker(bad)
+    bad.write_text(json.dumps({"features": ["bm25", "bm25"], "mean": [0, 0], "scale": [1, 1], "coef": [1, 1],
+                               "intercept": 0}))
+    with pytest.raises(RuntimeError, match="more than once: bm25"):
+        load_ranker(bad)
     bad.write_text("{not json")
     with pytest.raises(RuntimeError, match="cannot load the ranking model"):
         load_ranker(bad)
