@@ -219,7 +219,24 @@ def summarize_real(rows: list[dict]) -> dict:
     misses = [r for r in rows if (r["covered"] and (not r["right"] or r["abstained"]))
               or (not r["covered"] and not r["abstained"])]
     misses.sort(key=lambda r: -r["confidence"])
-    return {"overall": overall, "worst_misses": misses[:20], "rows": rows}
+    return {"overall": overall, "by_confidence": by_confidence(rows), "worst_misses": misses[:20], "rows": rows}
+
+
+# Confidence levels at which :func:`by_confidence` counts drafts: the answer threshold and its neighbours
+# (few real drafts reach it, so a shift of 0.02 can move a third of them across), and the lower levels
+# at which an abstention quotes the closest answer's opening (0.08) or offers it whole (0.35).
+CONFIDENCE_LEVELS = (0.08, 0.35, 0.5, 0.55, 0.6, 0.65, 0.7)
+
+
+def by_confidence(rows: list[dict], levels=CONFIDENCE_LEVELS) -> list[dict]:
+    """For each level: how many drafts have at least that confidence, and how many of them are right.
+
+    >>> by_confidence([{"confidence": 0.9, "right": True}, {"confidence": 0.6, "right": False},
+    ...                {"confidence": 0.1, "right": True}], levels=(0.5, 0.95))
+    [{'at_least': 0.5, 'drafts': 2, 'right': 1}, {'at_least': 0.95, 'drafts': 0, 'right': 0}]
+    """
+    return [{"at_least": level, "drafts": sum(r["confidence"] >= level for r in rows),
+             "right": sum(r["right"] for r in rows if r["confidence"] >= level)} for level in levels]
 
 
 REAL_COLS = ["questions", "covered", "hit@1", "hit@3", "answered_right", "abstain_precision", "abstain_recall",
@@ -230,6 +247,8 @@ def print_real_table(report: dict) -> None:
     o = report["overall"]
     for c in REAL_COLS:
         print(f"{c:>20}  {_fmt(o[c])}")
+    print("\nDrafts at or above each confidence (right / all):")
+    print("  " + "  ".join(f"{b['at_least']:.2f}: {b['right']}/{b['drafts']}" for b in report["by_confidence"]))
     print("\nWorst misses (most confident first):")
     for r in report["worst_misses"]:
         what = (f"covered, rank {r['rank']}, top {r['top']}" + (", abstained" if r["abstained"] else "")

@@ -165,3 +165,21 @@ def test_compare_embeddings_adds_each_similarity_and_its_distance_from_the_pools
     assert np.allclose(out[0].x, [[1.0, 0.5, 0.1, -0.2, -0.2], [2.0, 0.7, 0.3, 0.0, 0.0]])
     assert (out[0].ids, out[0].y, out[0].gold) == (q.ids, q.y, q.gold)
     assert out[1].x == [] and q.x == [[1.0], [2.0]]   # the input questions are not changed
+
+
+def test_the_real_report_counts_drafts_and_right_ones_at_each_confidence(capsys):
+    """Few real drafts reach the answer threshold, so the report shows how many are right at and near
+    it: a draft exactly at a level counts, one just under does not."""
+    import doctest
+
+    ev = _eval_module()
+    assert doctest.testmod(ev, verbose=False).failed == 0
+    rows = [{"id": f"rq-{i}", "covered": covered, "scope": "hyper-v", "abstained": conf < 0.6, "confidence": conf,
+             "rank": 1 if right else None, "top": "s", "right": right, "gold": None, "question": "q"}
+            for i, (conf, covered, right) in enumerate([(0.6, True, True), (0.5999, True, True), (0.66, True, False),
+                                                        (0.2, False, False), (0.9, True, True)])]
+    report = ev.summarize_real(rows)
+    at = {b["at_least"]: (b["right"], b["drafts"]) for b in report["by_confidence"]}
+    assert at[0.6] == (2, 3) and at[0.65] == (1, 2) and at[0.08] == (3, 5) and at[0.7] == (1, 1)
+    ev.print_real_table(report)
+    assert "0.60: 2/3" in capsys.readouterr().out
