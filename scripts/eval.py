@@ -222,21 +222,28 @@ def summarize_real(rows: list[dict]) -> dict:
     return {"overall": overall, "by_confidence": by_confidence(rows), "worst_misses": misses[:20], "rows": rows}
 
 
-# Confidence levels at which :func:`by_confidence` counts drafts: the answer threshold and its neighbours
-# (few real drafts reach it, so a shift of 0.02 can move a third of them across), and the lower levels
-# at which an abstention quotes the closest answer's opening (0.08) or offers it whole (0.35).
-CONFIDENCE_LEVELS = (0.08, 0.35, 0.5, 0.55, 0.6, 0.65, 0.7)
+def confidence_levels() -> tuple[float, ...]:
+    """Where :func:`by_confidence` counts drafts: from where an abstention quotes the closest answer's
+    opening and where it offers it whole (kb.compose), and the shipped answer threshold with its
+    neighbours (few real drafts reach it, so a shift of 0.02 can move a third of them across)."""
+    from kb.compose import GIST_FROM, LEAD_FROM
+    from kb.ranker import default_ranker
+
+    t = default_ranker().threshold
+    return (GIST_FROM, LEAD_FROM) + tuple(round(t + d, 2) for d in (-0.1, -0.05, 0.0, 0.05, 0.1))
 
 
-def by_confidence(rows: list[dict], levels=CONFIDENCE_LEVELS) -> list[dict]:
-    """For each level: how many drafts have at least that confidence, and how many of them are right.
+def by_confidence(rows: list[dict], levels: tuple[float, ...] | None = None) -> list[dict]:
+    """For each level (default :func:`confidence_levels`): how many drafts have at least that
+    confidence, and how many of them are right.
 
     >>> by_confidence([{"confidence": 0.9, "right": True}, {"confidence": 0.6, "right": False},
     ...                {"confidence": 0.1, "right": True}], levels=(0.5, 0.95))
     [{'at_least': 0.5, 'drafts': 2, 'right': 1}, {'at_least': 0.95, 'drafts': 0, 'right': 0}]
     """
     return [{"at_least": level, "drafts": sum(r["confidence"] >= level for r in rows),
-             "right": sum(r["right"] for r in rows if r["confidence"] >= level)} for level in levels]
+             "right": sum(r["right"] for r in rows if r["confidence"] >= level)}
+            for level in (levels or confidence_levels())]
 
 
 REAL_COLS = ["questions", "covered", "hit@1", "hit@3", "answered_right", "abstain_precision", "abstain_recall",
