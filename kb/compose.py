@@ -276,6 +276,35 @@ def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
     return " ".join(out + (["…"] if rest else []))
 
 
+ERROR_MATCH = 2   # words a sentence must share with a failed command's message to be about that error
+
+
+def error_first(answer: str, failed: dict[str, str] | None) -> str:
+    """The answer with its sentence about the asker's error first, when the paste shows the command the
+    answer opens with failing (``failed``: cmdlet -> message, from :func:`kb.focus.failed_commands`): the
+    asker has run that step, so the cause of its error is the answer. Unchanged otherwise, and for an
+    answer with lists or code blocks, whose sentences do not move.
+
+    >>> a = "Run `Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V`. Restart after it. " \\
+    ...     "An \\"unknown feature\\" error means a Home edition."
+    >>> error_first(a, {"Enable-WindowsOptionalFeature": "Feature name Microsoft-Hyper-V is unknown."})
+    'An "unknown feature" error means a Home edition. Run `Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V`. Restart after it.'
+    >>> error_first(a, {"Set-VMProcessor": "Failed to modify device 'Processor'."}) == a
+    True
+    """
+    if not failed or any(_BLOCK_LINE.match(line) for line in answer.splitlines()):
+        return answer
+    sentences = _SENTENCE.split(answer.strip())
+    if len(sentences) < 2 or not any(c.lower() in sentences[0].lower() for c in failed):
+        return answer
+    said = content_stems(" ".join(failed.values()))
+    shared = {i: len(content_stems(x) & said) for i, x in enumerate(sentences) if i}
+    i = max(shared, key=lambda j: (shared[j], -j))   # the most shared, the earliest on ties
+    if shared[i] < ERROR_MATCH:
+        return answer
+    return " ".join([sentences[i]] + sentences[:i] + sentences[i + 1:])
+
+
 def _clarifying(needs: list[str], facts: Facts, snippets=()) -> list[str]:
     """What to ask: the deciding facts the paste does not give; the version question in a PC's terms
     when every answer given holds only on Windows 10 or 11."""
@@ -298,7 +327,8 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
     def prose(text: str) -> str:
         return corpus.glossary.spell_out(public_ids(unwrap(text), corpus, base_url), spelled)
 
-    md: list[str] = ["Hi,", "", prose(best.answer if yes_no else drop_verdict(best.answer))]
+    failed = (focus or {}).get("failed")
+    md: list[str] = ["Hi,", "", prose(error_first(best.answer if yes_no else drop_verdict(best.answer), failed))]
     for extra in snippets[1:]:
         md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(extra.answer)]
     conditions = unstated(best.conditions, paste or question, facts)
@@ -370,7 +400,8 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     refs = [r for r in refs[:1] if r.url not in linked]
                     item = f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}"
                 if i == 0 and sn is not None and confidence >= GIST_FROM:
-                    opening = gist(sn.answer, LEAD_CHARS if lead else GIST_CHARS, question=question)
+                    opening = gist(error_first(sn.answer, (focus or {}).get("failed")),
+                                   LEAD_CHARS if lead else GIST_CHARS, question=question)
                     item += ": " + corpus.glossary.spell_out(public_ids(opening, corpus, base_url), spelled)
                 md.append(item)
                 linked.update(_LINK_URL.findall(item))

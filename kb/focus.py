@@ -56,6 +56,10 @@ _YES_NO_START = re.compile(
     r"(?:is|are|was|were|can|could|does|do|did|should|would|will|has|have|had|must|may|might|shall|"
     r"am i|any ?(?:way|chance)|is there|are there)\b", re.I)
 
+# A command the asker ran, shown failing as PowerShell prints it: "Enable-WindowsOptionalFeature : Feature
+# name Microsoft-Hyper-V is unknown." (the message after the cmdlet's name, at the start of a line).
+_FAILED_COMMAND = re.compile(r"(?m)^\s*[`'\"]?([A-Z][a-z]+-[A-Z][A-Za-z]+) : (\S.{8,})")
+
 MAX_ASKS = 4
 MAX_FOCUS_CHARS = 600
 
@@ -67,6 +71,7 @@ class Focus:
     asks: list[str] = field(default_factory=list)     # question sentences, in order
     errors: list[str] = field(default_factory=list)   # error text and symptoms
     tried: list[str] = field(default_factory=list)    # what the asker says they have done
+    failed: dict[str, str] = field(default_factory=dict)  # cmdlets shown failing, each with its message
     sentences: list[str] = field(default_factory=list)
 
     @property
@@ -96,7 +101,8 @@ class Focus:
         return out[:MAX_FOCUS_CHARS]
 
     def to_dict(self) -> dict:
-        return {"title": self.title, "asks": self.asks, "errors": self.errors, "tried": self.tried}
+        return {"title": self.title, "asks": self.asks, "errors": self.errors, "tried": self.tried,
+                "failed": self.failed}
 
 
 def reports_failure(text: str) -> bool:
@@ -120,6 +126,20 @@ def quotes_error(text: str) -> bool:
     if _VERBATIM_ERROR.search(text):
         return True
     return any(_ERROR_LINE.search(m.group(1)) for m in _QUOTED.finditer(text))
+
+
+def failed_commands(text: str) -> dict[str, str]:
+    """The cmdlets a paste shows failing, as PowerShell prints the error, each with its first message.
+
+    >>> failed_commands("Enable-WindowsOptionalFeature : Feature name Microsoft-Hyper-V is unknown. At line:1 char:1")
+    {'Enable-WindowsOptionalFeature': 'Feature name Microsoft-Hyper-V is unknown.'}
+    >>> failed_commands("I ran Enable-WindowsOptionalFeature and it worked")
+    {}
+    """
+    out: dict[str, str] = {}
+    for m in _FAILED_COMMAND.finditer(text):
+        out.setdefault(m.group(1), re.split(r"(?<=[.!?])\s", m.group(2).strip(), maxsplit=1)[0])
+    return out
 
 
 def is_yes_no(sentence: str) -> bool:
@@ -168,4 +188,5 @@ def find_focus(text: str) -> Focus:
         quoted = m.group(1).strip()
         if _ERROR_LINE.search(quoted) and quoted not in focus.errors:
             focus.errors.append(quoted)
+    focus.failed = failed_commands(text)
     return focus

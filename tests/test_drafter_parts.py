@@ -720,3 +720,25 @@ def test_a_condition_the_question_settles_is_not_repeated(real_index):
     d = compose(None, [desktop], 0.7, detect_facts("Ubuntu VM: enhanced session shows a black screen"), [], [],
                 real_index.corpus, question="Ubuntu VM: enhanced session shows a black screen")
     assert "the guest is a Linux desktop distribution" in d.draft
+
+
+def test_a_command_the_asker_ran_and_saw_fail_is_not_the_answers_opening(real_index):
+    # The paste shows the command the enable answer opens with, already run and failing: the draft leads
+    # with the cause of that error, and still gives the rest of the answer after it.
+    from kb.answer import answer_question
+
+    paste = ("PS C:\\> Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V -All\n"
+             "Enable-WindowsOptionalFeature : Feature name Microsoft-Hyper-V is unknown.\n"
+             "How do I turn on Hyper-V on this laptop?")
+    d = answer_question(real_index, paste)
+    assert d.focus["failed"] == {"Enable-WindowsOptionalFeature": "Feature name Microsoft-Hyper-V is unknown."}
+    assert d.sources[0].id == "client-hyper-v-enable-command"
+    body = d.text.split("\n\n")[1] if d.answerable else d.text.split("The closest answer I have:")[1]
+    assert "unknown feature" in body.lower()
+    assert body.lower().index("unknown feature") < body.index("Enable-WindowsOptionalFeature")
+    # Without a failed command, or with another one failing, the answer keeps its own order.
+    from kb.compose import error_first
+
+    answer = real_index.corpus.snippets["client-hyper-v-enable-command"].answer
+    assert error_first(answer, {}) == answer
+    assert error_first(answer, {"Set-VMProcessor": "Feature name Microsoft-Hyper-V is unknown."}) == answer
