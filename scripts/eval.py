@@ -2,12 +2,18 @@
 """Evaluate the answer drafter on a question set.
 
 Usage: python scripts/eval.py tests/data/dev_questions.jsonl [--json] [--index DIR] [--content DIR]
+       python scripts/eval.py tests/data/real_questions.jsonl [--cv K] [--splits N] [--json]
 
 Each line: {"id", "question", "labels": [topic ids or "offtopic"], "must_mention": [short facts]}.
 Prints hit@1 / hit@3 (a source's topic is in labels), MRR, abstention precision / recall on
 "offtopic", fact recall (share of must_mention found in the draft: as written, give or take a few
 characters, or reworded within one sentence; see fact_found) and the stricter fact recall as
 written, overall and per topic, and the worst misses. Uses kb's public API (and its stemmer).
+
+Real questions (each with ``gold``) are scored by K-fold cross-validation: see evaluate_real. Few of
+their drafts are answered, so with ``--splits N`` the same is done under N fold splits, and each
+split's figures, their mean and range and the answered drafts pooled are printed too: a change worth
+keeping should hold under more than the one split it was tried on.
 """
 from __future__ import annotations
 
@@ -152,9 +158,18 @@ def evaluate_real(kb_index, items: list[dict], answer=None) -> dict:
     return summarize_real(rows)
 
 
-def cross_validated_answer(kb_index, items: list[dict], k: int):
-    """``answer(kb_index, question, id)`` that drafts each question with the model of the fold that
-    held it out (trained, calibrated and thresholded as scripts/train_ranker.py does)."""
+def split_seeds(n: int) -> list[str]:
+    """The fold splits to score under: scripts/train_ranker.py's own first, then ``n - 1`` others."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import train_ranker as tr
+
+    return [tr.SEED] + [f"{tr.SEED}-{i}" for i in range(2, n + 1)]
+
+
+def cross_validated_answers(kb_index, items: list[dict], k: int, splits: int = 1) -> list:
+    """For each of ``splits`` fold splits (:func:`split_seeds`), an ``answer(kb_index, question, id)``
+    that drafts each question with the model of the fold that held it out (trained, calibrated and
+    thresholded as scripts/train_ranker.py does). The features are extracted once for all splits."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import train_ranker as tr
 
@@ -163,11 +178,20 @@ def cross_validated_answer(kb_index, items: list[dict], k: int):
     extra = tr.synthetic_questions(kb_index, tr.ALSO_DEFAULT, tr.ALSO_WEIGHT)
     conf_extra = tr.synthetic_questions(kb_index, tr.CONFIDENCE_ALSO, tr.CONFIDENCE_ALSO_WEIGHT)
     c = tr.choose_c(questions, k, extra)
-    model_of = {}
-    for held, model in tr.fold_models(questions, k, c, extra, conf_extra):
-        for i in held:
-            model_of[questions[i].id] = model
-    return lambda idx, q, qid: kb.answer_question(idx, q, question_id=qid, ranker=model_of[qid])
+    out = []
+    for seed in split_seeds(splits):
+        model_of = {}
+        for held, model in tr.fold_models(questions, k, c, extra, conf_extra, seed=seed):
+            for i in held:
+                model_of[questions[i].id] = model
+        out.append(lambda idx, q, qid, model_of=model_of: kb.answer_question(idx, q, question_id=qid,
+                                                                             ranker=model_of[qid]))
+    return out
+
+
+def cross_validated_answer(kb_index, items: list[dict], k: int):
+    """The drafts of :func:`cross_validated_answers` under scripts/train_ranker.py's own fold split."""
+    return cross_validated_answers(kb_index, items, k)[0]
 
 
 def _rows(path: Path) -> list[dict]:
@@ -246,6 +270,50 @@ def by_confidence(rows: list[dict], levels: tuple[float, ...] | None = None) -> 
             for level in (levels or confidence_levels())]
 
 
+SPLIT_COLS = ("hit@1", "hit@3", "ece", "auc")   # averaged over fold splits; answered drafts are pooled
+
+
+def summarize_splits(reports: list[dict]) -> dict:
+    """The real-set figures over several fold splits: each split's own, their mean, lowest and highest,
+    and the answered drafts and confidence levels pooled (so few drafts are answered that one split's
+    count moves by a third from one split to the next).
+
+    >>> r = lambda h, rows: {"overall": {"hit@1": h, "hit@3": h, "ece": 0.1, "auc": 0.7}, "rows": rows}
+    >>> s = summarize_splits([r(0.5, [{"abstained": False, "right": True, "confidence": 0.7}]),
+    ...                       r(0.6, [{"abstained": False, "right": False, "confidence": 0.6}])])
+    >>> s["hit@1"], s["answered"], s["answered_wrong"], s["confidently_wrong"]
+    ({'mean': 0.55, 'low': 0.5, 'high': 0.6}, 2, 1, 0.5)
+    """
+    out: dict = {"splits": len(reports)}
+    for c in SPLIT_COLS:
+        vals = [r["overall"][c] for r in reports if r["overall"].get(c) is not None]
+        out[c] = ({"mean": round(sum(vals) / len(vals), 4), "low": min(vals), "high": max(vals)} if vals else None)
+    answered = [row for r in reports for row in r["rows"] if not row["abstained"]]
+    out["answered"] = len(answered)
+    out["answered_wrong"] = sum(1 for row in answered if not row["right"])
+    out["confidently_wrong"] = out["answered_wrong"] / len(answered) if answered else None
+    out["by_confidence"] = by_confidence([row for r in reports for row in r["rows"]], confidence_levels())
+    out["per_split"] = [{**{c: r["overall"].get(c) for c in SPLIT_COLS},
+                         "answered": sum(1 for row in r["rows"] if not row["abstained"]),
+                         "answered_right": sum(1 for row in r["rows"] if not row["abstained"] and row["right"])}
+                        for r in reports]
+    return out
+
+
+def print_splits_table(s: dict) -> None:
+    print(f"\nAcross {s['splits']} fold splits (each split: hit@1, hit@3, answered (right), ECE, AUC):")
+    for i, r in enumerate(s["per_split"], 1):
+        print(f"  split {i}: {_fmt(r['hit@1'])}  {_fmt(r['hit@3'])}  {r['answered']} ({r['answered_right']})  "
+              f"{_fmt(r['ece'])}  {_fmt(r['auc'])}")
+    for c in SPLIT_COLS:
+        v = s[c]
+        if v:
+            print(f"{c:>20}  {v['mean']:.3f} (from {v['low']:.3f} to {v['high']:.3f})")
+    print(f"{'answered, pooled':>20}  {s['answered']} ({s['answered_wrong']} wrong: "
+          f"{_fmt(s['confidently_wrong'])})")
+    print("  " + "  ".join(f"{b['at_least']:.2f}: {b['right']}/{b['drafts']}" for b in s["by_confidence"]))
+
+
 REAL_COLS = ["questions", "covered", "hit@1", "hit@3", "answered_right", "abstain_precision", "abstain_recall",
              "confidently_wrong", "ece", "auc"]
 
@@ -292,24 +360,37 @@ def main(argv=None) -> int:
                     help="real questions (with 'gold'): score each fold's drafts with a model trained without it "
                          "(scripts/train_ranker.py, needs the train extra); 0 scores the shipped model as is, which "
                          "was trained on this set and is optimistic (default 5)")
+    ap.add_argument("--splits", type=int, default=1, metavar="N",
+                    help="real questions: also score under N different fold splits and print each, their mean "
+                         "and range, and the answered drafts pooled (default 1: the training script's split)")
     args = ap.parse_args(argv)
+    if args.splits < 1:
+        ap.error("--splits must be 1 or more")
     settings = kb.Settings.from_options(args.content, args.index)
     items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = args.index or Path(tmp) / "index"
         kb_index = kb.ensure_index(settings.content_dir, index_dir)
         real = all("gold" in item for item in items)
+        splits = None
         if real and args.cv:
-            report = evaluate_real(kb_index, items, answer=cross_validated_answer(kb_index, items, args.cv))
+            answers = cross_validated_answers(kb_index, items, args.cv, args.splits)
+            reports = [evaluate_real(kb_index, items, answer=a) for a in answers]
+            report = reports[0]
+            if len(reports) > 1:
+                splits = summarize_splits(reports)
         elif real:
             report = evaluate_real(kb_index, items)
         else:
             report = evaluate(kb_index, items)
         kb_index.close()
     if args.json:
-        print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=2))
+        print(json.dumps({**{k: v for k, v in report.items() if k != "rows"},
+                          **({"over_splits": splits} if splits else {})}, indent=2))
     elif real:
         print_real_table(report)
+        if splits:
+            print_splits_table(splits)
     else:
         print_table(report)
     return 0

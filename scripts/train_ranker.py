@@ -178,10 +178,10 @@ def synthetic_questions(kb_index, paths, weight: float) -> list[Question]:
     return out
 
 
-def folds_of(questions: list[Question], k: int) -> list[list[int]]:
-    """k folds, stratified by covered / not covered, assigned by a hash of the id (stable)."""
+def folds_of(questions: list[Question], k: int, seed: str = SEED) -> list[list[int]]:
+    """k folds, stratified by covered / not covered, assigned by a hash of ``seed`` and the id (stable)."""
     def key(q: Question) -> str:
-        return hashlib.sha256(f"{SEED}:{q.id}".encode()).hexdigest()
+        return hashlib.sha256(f"{seed}:{q.id}".encode()).hexdigest()
     folds: list[list[int]] = [[] for _ in range(k)]
     for group in (True, False):
         idx = sorted((i for i, q in enumerate(questions) if bool(q.gold) == group), key=lambda i: key(questions[i]))
@@ -305,10 +305,11 @@ def choose_c(questions: list[Question], k: int, extra=()) -> float:
 
 
 def fold_models(questions: list[Question], k: int, c: float, extra=(),
-                confidence_extra=()) -> list[tuple[list[int], Ranker]]:
-    """For each outer fold: its held-out question indexes and the model trained without them."""
+                confidence_extra=(), seed: str = SEED) -> list[tuple[list[int], Ranker]]:
+    """For each outer fold (split by ``seed``): its held-out question indexes and the model trained
+    without them."""
     out = []
-    for held in folds_of(questions, k):
+    for held in folds_of(questions, k, seed):
         held_set = set(held)
         out.append((held, train([q for i, q in enumerate(questions) if i not in held_set], k, c, extra,
                                 confidence_extra)))

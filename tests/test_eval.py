@@ -183,3 +183,48 @@ def test_the_real_report_counts_drafts_and_right_ones_at_each_confidence(capsys)
     assert at[0.6] == (2, 3) and at[0.65] == (1, 2) and at[0.08] == (3, 5) and at[0.7] == (1, 1)
     ev.print_real_table(report)
     assert "0.60: 2/3" in capsys.readouterr().out
+
+
+def test_several_fold_splits_are_summed_up_with_their_range_and_pooled_answers(capsys):
+    """With --splits, the report gives each split's figures, their mean and range, and the answered
+    drafts of all splits together (one split answers a dozen real questions at most)."""
+    ev = _eval_module()
+
+    def report(hit1, answered):   # answered: (confidence, right) of the drafts shown as answers
+        rows = [{"abstained": False, "right": right, "confidence": conf} for conf, right in answered]
+        rows += [{"abstained": True, "right": False, "confidence": 0.1}]
+        return {"overall": {"hit@1": hit1, "hit@3": hit1 + 0.1, "ece": 0.03, "auc": 0.7}, "rows": rows}
+
+    s = ev.summarize_splits([report(0.58, [(0.7, True), (0.62, True), (0.61, False)]),
+                             report(0.56, [(0.65, True)]), report(0.57, [])])
+    assert s["splits"] == 3 and s["hit@1"] == {"mean": 0.57, "low": 0.56, "high": 0.58}
+    assert (s["answered"], s["answered_wrong"]) == (4, 1) and s["confidently_wrong"] == 0.25
+    assert [(r["answered"], r["answered_right"]) for r in s["per_split"]] == [(3, 2), (1, 1), (0, 0)]
+    at = {b["at_least"]: (b["right"], b["drafts"]) for b in s["by_confidence"]}
+    assert at[0.6] == (3, 4) and at[0.65] == (2, 2) and at[0.08] == (3, 7)
+    ev.print_splits_table(s)
+    out = capsys.readouterr().out
+    assert "split 2: 0.560" in out and "0.570 (from 0.560 to 0.580)" in out and "4 (1 wrong" in out
+    with pytest.raises(SystemExit):
+        ev.main([str(REAL_SET), "--splits", "0"])
+    assert "--splits must be 1 or more" in capsys.readouterr().err
+
+
+def test_fold_splits_differ_by_seed_and_each_keeps_covered_questions_spread():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import train_ranker as tr
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    qs = [tr.Question(f"rq-{i}", frozenset({"s"}) if i % 4 == 0 else frozenset(), [], [], []) for i in range(40)]
+    assert tr.folds_of(qs, 5) == tr.folds_of(qs, 5, tr.SEED)
+    ev = _eval_module()
+    seeds = ev.split_seeds(3)
+    assert seeds[0] == tr.SEED and len(set(seeds)) == 3
+    splits = [tr.folds_of(qs, 5, seed) for seed in seeds]
+    assert splits[0] != splits[1] != splits[2]
+    for folds in splits:
+        assert sorted(i for f in folds for i in f) == list(range(40))
+        assert all(sum(1 for i in f if qs[i].gold) == 2 for f in folds)   # 10 covered over 5 folds
