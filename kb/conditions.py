@@ -21,8 +21,6 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "host": (("physical", "vm"), "host_kind"),
 }
 
-_LINUX = ("linux", "ubuntu", "debian", "centos", "rhel", "red hat", "suse", "sles", "rocky", "alma", "oracle linux",
-          "fedora", "freebsd")
 
 
 # A prose condition in one of these plain forms states a `when` fact: the content must carry it as `when`
@@ -93,7 +91,8 @@ def known_facts(facts: Facts) -> dict[str, str]:
     if facts.cluster is not None:
         out["cluster"] = "yes" if facts.cluster else "no"
     guests = [g.lower() for g in facts.guest_os]
-    linux = any(any(n in g for n in _LINUX) for g in guests)
+    # kb.facts.GUEST_OS names Windows versions and Linux or BSD systems: whatever is not a Windows is one of those.
+    linux = any(not g.startswith("windows") for g in guests)
     windows = any(g.startswith("windows") for g in guests)
     if linux != windows:
         out["guest"] = "linux" if linux else "windows"

@@ -100,7 +100,11 @@ _BACKUP_RE = {name: re.compile(p, re.I) for name, p in BACKUP_PRODUCTS.items()}
 
 GUEST_OS = [
     (r"windows server 20(?:03|08|12|16|19|22|25)(?: r2)?", None),
-    (r"\b(?:ubuntu|debian|centos|rhel|red hat|suse|sles|rocky|alma ?linux|oracle linux|fedora|freebsd)\b", None),
+    # Linux (and BSD) systems by name, appliance and container-host images too (kb.conditions counts every
+    # name here that is not a Windows as a Linux guest).
+    (r"\b(?:ubuntu|debian|centos|rhel|red hat|(?:open)?suse|sles|rocky|alma ?linux|oracle linux|fedora|freebsd|"
+     r"arch ?linux|manjaro|kali|linux mint|alpine linux|gentoo|nixos|coreos|flatcar|rancher ?os|boot2docker|"
+     r"photon os|openwrt|raspbian)\b", None),
     (r"\bwindows (?:xp|7|8\.1|8|10|11|nt ?4?(?:\.0)?|2000)\b", None),
     (r"\blinux\b", "Linux"),
 ]

@@ -150,3 +150,19 @@ def test_quoted_error_text_is_noticed(text, quoted):
 ])
 def test_the_hosts_own_windows_is_not_a_guest(text, guests):
     assert detect_facts(text).guest_os == guests
+
+
+@pytest.mark.parametrize("text,guest", [
+    # Appliance and container-host images and less common distributions are Linux guests too, and the
+    # Windows of the PC they run on is the host's.
+    ("docker-machine on Windows 10: the RancherOS VM never gets an IP address", "linux"),
+    ("Enhanced session does not work in my Arch Linux VM on Windows 11", "linux"),
+    ("OpenWrt 23.05 on a generation 2 VM: shut down from Hyper-V Manager fails", "linux"),
+    ("openSUSE Tumbleweed guest has no network", "linux"),
+    ("Windows Server 2022 host, Windows 11 guest will not activate", "windows"),
+    ("Live migration between two hosts fails", None),
+])
+def test_linux_guests_are_told_by_their_distribution(text, guest):
+    from kb.conditions import known_facts
+
+    assert known_facts(detect_facts(text)).get("guest") == guest
