@@ -131,7 +131,8 @@ _EVENT_RE = re.compile(r"\bevent\s*(?:id)?\s*[:#]?\s*(\d{2,5})\b", re.I)
 _ERROR_TEXT_RE = re.compile(
     r"error[:\s]+[\"'“`]|failed with|failed while|the operation failed|error message|\berror code|"
     r"\b(?:following|this|the same) error\b|\berror (?:occurs|occurred|appears|says|shows|reads)\b|"
-    r"\w+Exception\b|\berror:\s*\n|\berror:[ \t]*[\w'\"“`]|"
+    # (A bounded name: "\w+Exception" backtracks over every start of a long run of letters, 4 s for 20,000 of them.)
+    r"\b\w{1,100}Exception\b|\berror:\s*\n|\berror:[ \t]*[\w'\"“`]|"
     # "this is the error (that) I am getting" introduces the message; Hyper-V's own start-failure texts.
     r"\b(?:the|this|following) error (?:that |which )?(?:i|we) (?:am |are |'m |'re )?(?:get|getting|got|see|seeing)\b|"
     r"failed to start the virtual machine\b|because one of the hyper-v components is not running", re.I)

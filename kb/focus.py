@@ -49,7 +49,7 @@ _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
 _VERBATIM_ERROR = re.compile(
     r"(?m)^\s*[`'\"]?[A-Z][\w-]+(?: [\w-]+){0,3} : \S.{8,}|\bis not recognized as the name of a\b|"
     r"\[(?:error|err|fatal|critical)\]|"
-    r"^\s*(?:error|fatal|critical)\b[\s:-]+\S.{8,}|\w+(?:Exception|Error)\b", re.I)
+    r"^\s*(?:error|fatal|critical)\b[\s:-]+\S.{8,}|\b\w{1,100}(?:Exception|Error)\b", re.I)
 # A question answered by yes or no opens with an auxiliary ("Is it possible ...", "Does this work on 2019?").
 _YES_NO_START = re.compile(
     r"^\s*(?:(?:so|also|and|but|hi|hello|ok|okay|then|now|question)[,:]?\s+)?"

@@ -166,3 +166,16 @@ def test_linux_guests_are_told_by_their_distribution(text, guest):
     from kb.conditions import known_facts
 
     assert known_facts(detect_facts(text)).get("guest") == guest
+
+
+@pytest.mark.parametrize("text,quoted", [
+    ("Start-VM fails: System.InvalidOperationException was thrown", True),
+    ("PermissionDenied: (:) [Start-VM], VirtualizationException", True),
+    ("an Exception happened somewhere", False),
+    ("q" * 5000 + "Exception", False),   # a name is a word of at most 100 letters before "Exception"
+])
+def test_exception_names_count_as_a_quoted_error(text, quoted):
+    from kb.focus import quotes_error
+
+    assert detect_facts(text).error_text is quoted
+    assert quotes_error(text) is quoted
