@@ -237,6 +237,14 @@ _ANNOUNCES_LIST = re.compile(r"\b(?:two|three|four|five|six|several|these|the fo
                              r"\b(?:things|checks|steps|causes|options|ways|reasons|fixes|settings)\b", re.I)
 
 
+def _most_shared(sentences: dict[int, str], wanted: frozenset[str]) -> tuple[int | None, int]:
+    """Of numbered sentences, the one sharing the most content words with ``wanted`` (the earliest on
+    ties) and how many it shares; (None, 0) when there are none."""
+    shared = {i: len(content_stems(x) & wanted) for i, x in sentences.items()}
+    i = min(shared, key=lambda j: (-shared[j], j), default=None)
+    return i, (shared[i] if i is not None else 0)
+
+
 ASK_MATCH = 2      # words a later sentence must share with the question (beyond the opening's) to be added
 ASK_CHARS = 240    # ...and at most this long
 
@@ -268,9 +276,8 @@ def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
     out, rest = sentences[:used], sentences[used:]
     if question and rest:
         asked = content_stems(question) - content_stems(sentences[0])
-        shared = {i: len(content_stems(x) & asked) for i, x in enumerate(rest) if len(x) <= ASK_CHARS}
-        i = min(shared, key=lambda j: (-shared[j], j), default=None)   # the most shared, the earliest on ties
-        if i is not None and shared[i] >= ASK_MATCH:
+        i, n = _most_shared({i: x for i, x in enumerate(rest) if len(x) <= ASK_CHARS}, asked)
+        if i is not None and n >= ASK_MATCH:
             out += (["…"] if i > 0 else []) + [rest[i]]
             rest = rest[i + 1:]
     return " ".join(out + (["…"] if rest else []))
@@ -297,10 +304,8 @@ def error_first(answer: str, failed: dict[str, str] | None) -> str:
     sentences = _SENTENCE.split(answer.strip())
     if len(sentences) < 2 or not any(c.lower() in sentences[0].lower() for c in failed):
         return answer
-    said = content_stems(" ".join(failed.values()))
-    shared = {i: len(content_stems(x) & said) for i, x in enumerate(sentences) if i}
-    i = max(shared, key=lambda j: (shared[j], -j))   # the most shared, the earliest on ties
-    if shared[i] < ERROR_MATCH:
+    i, n = _most_shared(dict(enumerate(sentences[1:], 1)), content_stems(" ".join(failed.values())))
+    if n < ERROR_MATCH:
         return answer
     return " ".join([sentences[i]] + sentences[:i] + sentences[i + 1:])
 

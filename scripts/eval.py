@@ -158,11 +158,19 @@ def evaluate_real(kb_index, items: list[dict], answer=None) -> dict:
     return summarize_real(rows)
 
 
+def _train_ranker():
+    """scripts/train_ranker.py as a module (it lives next to this script)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import train_ranker
+
+    return train_ranker
+
+
 def split_seeds(n: int) -> list[str]:
     """The fold splits to score under: scripts/train_ranker.py's own first, then ``n - 1`` others."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import train_ranker as tr
-
+    tr = _train_ranker()
     return [tr.SEED] + [f"{tr.SEED}-{i}" for i in range(2, n + 1)]
 
 
@@ -170,8 +178,7 @@ def cross_validated_answers(kb_index, items: list[dict], k: int, splits: int = 1
     """For each of ``splits`` fold splits (:func:`split_seeds`), an ``answer(kb_index, question, id)``
     that drafts each question with the model of the fold that held it out (trained, calibrated and
     thresholded as scripts/train_ranker.py does). The features are extracted once for all splits."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import train_ranker as tr
+    tr = _train_ranker()
 
     questions = tr.extract(kb_index, items)
     # The same training data as scripts/train_ranker.py's defaults.
@@ -270,6 +277,11 @@ def by_confidence(rows: list[dict], levels: tuple[float, ...] | None = None) -> 
             for level in (levels or confidence_levels())]
 
 
+def _levels_line(levels: list[dict]) -> str:
+    """:func:`by_confidence` on one line: "0.60: 11/13" (right / drafts at or above each level)."""
+    return "  " + "  ".join(f"{b['at_least']:.2f}: {b['right']}/{b['drafts']}" for b in levels)
+
+
 SPLIT_COLS = ("hit@1", "hit@3", "ece", "auc")   # averaged over fold splits; answered drafts are pooled
 
 
@@ -292,7 +304,7 @@ def summarize_splits(reports: list[dict]) -> dict:
     out["answered"] = len(answered)
     out["answered_wrong"] = sum(1 for row in answered if not row["right"])
     out["confidently_wrong"] = out["answered_wrong"] / len(answered) if answered else None
-    out["by_confidence"] = by_confidence([row for r in reports for row in r["rows"]], confidence_levels())
+    out["by_confidence"] = by_confidence([row for r in reports for row in r["rows"]])
     out["per_split"] = [{**{c: r["overall"].get(c) for c in SPLIT_COLS},
                          "answered": sum(1 for row in r["rows"] if not row["abstained"]),
                          "answered_right": sum(1 for row in r["rows"] if not row["abstained"] and row["right"])}
@@ -311,7 +323,7 @@ def print_splits_table(s: dict) -> None:
             print(f"{c:>20}  {v['mean']:.3f} (from {v['low']:.3f} to {v['high']:.3f})")
     print(f"{'answered, pooled':>20}  {s['answered']} ({s['answered_wrong']} wrong: "
           f"{_fmt(s['confidently_wrong'])})")
-    print("  " + "  ".join(f"{b['at_least']:.2f}: {b['right']}/{b['drafts']}" for b in s["by_confidence"]))
+    print(_levels_line(s["by_confidence"]))
 
 
 REAL_COLS = ["questions", "covered", "hit@1", "hit@3", "answered_right", "abstain_precision", "abstain_recall",
@@ -323,7 +335,7 @@ def print_real_table(report: dict) -> None:
     for c in REAL_COLS:
         print(f"{c:>20}  {_fmt(o[c])}")
     print("\nDrafts at or above each confidence (right / all):")
-    print("  " + "  ".join(f"{b['at_least']:.2f}: {b['right']}/{b['drafts']}" for b in report["by_confidence"]))
+    print(_levels_line(report["by_confidence"]))
     print("\nWorst misses (most confident first):")
     for r in report["worst_misses"]:
         what = (f"covered, rank {r['rank']}, top {r['top']}" + (", abstained" if r["abstained"] else "")
