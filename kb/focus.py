@@ -43,11 +43,23 @@ _HYPOTHETICAL = re.compile(r"\W*(?:\w+\W+){0,2}?(?:if|in case|suppose|assuming|w
 # A paste longer than this usually carries its output and logs: asking for "the exact error" is noise.
 TERSE_PASTE = 800
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
-# A message pasted as the tool printed it: PowerShell's "Cmdlet : message" (also inside backticks or
-# quotes) or "... is not recognized as the name of a cmdlet", a log line's "[ERROR]" or
-# "Error:", an exception name, or a quoted sentence with an error word in it.
+# PowerShell's approved verbs (Get-Verb): "Follow-Up: ..." is no cmdlet, "ConvertTo-Json: ..." is one.
+_PS_VERBS = ("Add|Approve|Assert|Backup|Block|Build|Checkpoint|Clear|Close|Compare|Complete|Compress|Confirm|"
+             "Connect|ConvertFrom|ConvertTo|Convert|Copy|Debug|Deny|Deploy|Disable|Disconnect|Dismount|Edit|Enable|"
+             "Enter|Exit|Expand|Export|Find|Format|Get|Grant|Group|Hide|Import|Initialize|Install|Invoke|Join|Limit|"
+             "Lock|Measure|Merge|Mount|Move|New|Open|Optimize|Out|Ping|Pop|Protect|Publish|Push|Read|Receive|Redo|"
+             "Register|Remove|Rename|Repair|Request|Reset|Resize|Resolve|Restart|Restore|Resume|Revoke|Save|Search|"
+             "Select|Send|Set|Show|Skip|Split|Start|Step|Stop|Submit|Suspend|Switch|Sync|Test|Trace|Unblock|Undo|"
+             "Uninstall|Unlock|Unprotect|Unpublish|Unregister|Update|Use|Wait|Watch|Write")
+# A cmdlet's name and PowerShell's colon after it: " : " (Windows PowerShell) or ": " (PowerShell 7).
+_CMDLET_COLON = rf"(?-i:((?:{_PS_VERBS})-[A-Z][A-Za-z]+)) ?: "
+# A message pasted as the tool printed it: PowerShell's "Cmdlet : message" (PowerShell 7 prints
+# "Cmdlet: message"; also inside backticks or quotes) or "... is not recognized as the name of a
+# cmdlet", a log line's "[ERROR]" or "Error:", an exception name, or a quoted sentence with an error
+# word in it.
 _VERBATIM_ERROR = re.compile(
-    r"(?m)^\s*[`'\"]?[A-Z][\w-]+(?: [\w-]+){0,3} : \S.{8,}|\bis not recognized as the name of a\b|"
+    r"(?m)^\s*[`'\"]?[A-Z][\w-]+(?: [\w-]+){0,3} : \S.{8,}|^\s*[`'\"]?" + _CMDLET_COLON + r"\S.{8,}|"
+    r"\bis not recognized as the name of a\b|"
     r"\[(?:error|err|fatal|critical)\]|"
     r"^\s*(?:error|fatal|critical)\b[\s:-]+\S.{8,}|\b\w{1,100}(?:Exception|Error)\b", re.I)
 # A question answered by yes or no opens with an auxiliary ("Is it possible ...", "Does this work on 2019?").
@@ -57,8 +69,9 @@ _YES_NO_START = re.compile(
     r"am i|any ?(?:way|chance)|is there|are there)\b", re.I)
 
 # A command the asker ran, shown failing as PowerShell prints it: "Enable-WindowsOptionalFeature : Feature
-# name Microsoft-Hyper-V is unknown." (the message after the cmdlet's name, at the start of a line).
-_FAILED_COMMAND = re.compile(r"(?m)^\s*[`'\"]?([A-Z][a-z]+-[A-Z][A-Za-z]+) : (\S.{8,})")
+# name Microsoft-Hyper-V is unknown." (the message after the cmdlet's name, at the start of a line), or
+# as PowerShell 7 does, without the space before the colon.
+_FAILED_COMMAND = re.compile(r"(?m)^\s*[`'\"]?" + _CMDLET_COLON + r"(\S.{8,})")
 
 MAX_ASKS = 4
 MAX_FOCUS_CHARS = 600
@@ -122,6 +135,8 @@ def quotes_error(text: str) -> bool:
 
     >>> quotes_error("Set-VMProcessor : Failed to modify device 'Processor'."), quotes_error("it fails")
     (True, False)
+    >>> quotes_error("Export-VM: Failed to copy file during export."), quotes_error("Follow-Up: it fails after a while")
+    (True, False)
     """
     if _VERBATIM_ERROR.search(text):
         return True
@@ -133,6 +148,8 @@ def failed_commands(text: str) -> dict[str, str]:
 
     >>> failed_commands("Enable-WindowsOptionalFeature : Feature name Microsoft-Hyper-V is unknown. At line:1 char:1")
     {'Enable-WindowsOptionalFeature': 'Feature name Microsoft-Hyper-V is unknown.'}
+    >>> failed_commands("Export-VM: Failed to copy file during export.")
+    {'Export-VM': 'Failed to copy file during export.'}
     >>> failed_commands("I ran Enable-WindowsOptionalFeature and it worked")
     {}
     """

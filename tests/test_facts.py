@@ -179,3 +179,21 @@ def test_exception_names_count_as_a_quoted_error(text, quoted):
 
     assert detect_facts(text).error_text is quoted
     assert quotes_error(text) is quoted
+
+
+@pytest.mark.parametrize("text,failed", [
+    # Windows PowerShell puts a space before the colon, PowerShell 7 does not: both show the cmdlet failing.
+    ("Export-VM : Failed to copy file during export.", {"Export-VM": "Failed to copy file during export."}),
+    ("PS C:\\> Export-VM -Name web01 -Path D:\\exp\nExport-VM: Failed to copy file during export.",
+     {"Export-VM": "Failed to copy file during export."}),
+    ("ConvertTo-Json: The converted JSON string is in bad format.",
+     {"ConvertTo-Json": "The converted JSON string is in bad format."}),
+    # A hyphenated word with a colon is no cmdlet, nor is a cmdlet named in a sentence.
+    ("Follow-Up: the export still fails after the update", {}),
+    ("I ran Export-VM: it failed to copy a file", {}),
+])
+def test_a_failing_cmdlet_is_read_as_either_powershell_prints_it(text, failed):
+    from kb.focus import failed_commands, quotes_error
+
+    assert failed_commands(text) == failed
+    assert quotes_error(text) is bool(failed)
