@@ -75,6 +75,9 @@ _FAILED_COMMAND = re.compile(r"(?m)^\s*[`'\"]?" + _CMDLET_COLON + r"(\S.{8,})")
 
 MAX_ASKS = 4
 MAX_FOCUS_CHARS = 600
+# A fenced block holds what a program printed: its lines are errors or output, never the asker's
+# questions ("Do you want to continue (yes/no)? yes", a wrapped "This error\nis shown below.").
+_FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 
 
 @dataclass
@@ -192,12 +195,13 @@ def find_focus(text: str) -> Focus:
     if len(lines) > 1 and len(lines[0]) <= 160 and not lines[0].endswith((".", ":")):
         focus.title = lines[0]
     focus.sentences = split_sentences(text)
+    prose = _FENCED.sub("\n", text)
     for s in focus.sentences:
         if s == focus.title:
             continue
         if _TRIED.search(s):
             focus.tried.append(s)
-        elif is_ask(s):
+        elif is_ask(s) and (s in prose or "```" not in text):
             focus.asks.append(s)
         elif _ERROR_LINE.search(s) and len(s) <= 400:
             focus.errors.append(s)

@@ -21,6 +21,21 @@ def test_focus_separates_the_ask_the_errors_and_what_was_tried():
     assert "What else should I check?" in f.text
 
 
+def test_a_program_s_prompt_in_a_code_block_is_not_the_askers_question():
+    # Output pasted in a fenced block is what a tool printed: its prompt is no question of the asker's,
+    # and a yes-or-no prompt there does not make the paste a yes-or-no question.
+    paste = ("Error when bridging Wi-Fi interface on Windows\n"
+             "When I launch an instance bridged to the Wi-Fi adapter the network drops.\n"
+             "```\nC:\\> multipass launch --network Wi-Fi\nDo you want to continue (yes/no)? yes\n"
+             "launch failed: Could not create external switch\n```\nHow do I get a bridged instance?")
+    f = find_focus(paste)
+    assert f.asks == ["How do I get a bridged instance?"]
+    assert not f.asks_yes_no
+    assert any("Could not create external switch" in e for e in f.errors)   # its errors still count
+    # Without a fence, the same prompt line reads as a question.
+    assert find_focus("Do you want to continue (yes/no)? yes").asks
+
+
 @pytest.mark.parametrize("sentence,asks", [
     ("can I live migrate between intel and amd", True), ("How do I add a witness", True),
     ("When running Ubuntu the VM stops.", False), ("The host has 64 GB.", False), ("Is that supported?", True),
