@@ -2,7 +2,7 @@
 """Evaluate the answer drafter on a question set.
 
 Usage: python scripts/eval.py tests/data/dev_questions.jsonl [--json] [--index DIR] [--content DIR]
-       python scripts/eval.py tests/data/real_questions.jsonl [--cv K] [--splits N] [--json]
+       python scripts/eval.py tests/data/real_questions.jsonl [--cv K] [--splits N] [--by-source] [--json]
 
 Each line: {"id", "question", "labels": [topic ids or "offtopic"], "must_mention": [short facts]}.
 Prints hit@1 / hit@3 (a source's topic is in labels), MRR, abstention precision / recall on
@@ -13,7 +13,9 @@ written, overall and per topic, and the worst misses. Uses kb's public API (and 
 Real questions (each with ``gold``) are scored by K-fold cross-validation: see evaluate_real. Few of
 their drafts are answered, so with ``--splits N`` the same is done under N fold splits, and each
 split's figures, their mean and range and the answered drafts pooled are printed too: a change worth
-keeping should hold under more than the one split it was tried on.
+keeping should hold under more than the one split it was tried on. With ``--by-source`` each
+source's questions (a GitHub repository, or a site) stay in one fold: every draft is made by a model
+that never saw a question from where it was asked, as with questions from a new forum.
 """
 from __future__ import annotations
 
@@ -174,10 +176,11 @@ def split_seeds(n: int) -> list[str]:
     return [tr.SEED] + [f"{tr.SEED}-{i}" for i in range(2, n + 1)]
 
 
-def cross_validated_answers(kb_index, items: list[dict], k: int, splits: int = 1) -> list:
+def cross_validated_answers(kb_index, items: list[dict], k: int, splits: int = 1, by_source: bool = False) -> list:
     """For each of ``splits`` fold splits (:func:`split_seeds`), an ``answer(kb_index, question, id)``
     that drafts each question with the model of the fold that held it out (trained, calibrated and
-    thresholded as scripts/train_ranker.py does). The features are extracted once for all splits."""
+    thresholded as scripts/train_ranker.py does). The features are extracted once for all splits.
+    ``by_source``: the folds keep each source's questions together (``train_ranker.folds_of``)."""
     tr = _train_ranker()
 
     questions = tr.extract(kb_index, items)
@@ -188,7 +191,7 @@ def cross_validated_answers(kb_index, items: list[dict], k: int, splits: int = 1
     out = []
     for seed in split_seeds(splits):
         model_of = {}
-        for held, model in tr.fold_models(questions, k, c, extra, conf_extra, seed=seed):
+        for held, model in tr.fold_models(questions, k, c, extra, conf_extra, seed=seed, by_source=by_source):
             for i in held:
                 model_of[questions[i].id] = model
         out.append(lambda idx, q, qid, model_of=model_of: kb.answer_question(idx, q, question_id=qid,
@@ -375,6 +378,9 @@ def main(argv=None) -> int:
     ap.add_argument("--splits", type=int, default=1, metavar="N",
                     help="real questions: also score under N different fold splits and print each, their mean "
                          "and range, and the answered drafts pooled (default 1: the training script's split)")
+    ap.add_argument("--by-source", action="store_true",
+                    help="real questions: keep each source's questions (a GitHub repository, or a site) in one "
+                         "fold, so no draft is made by a model trained on questions from where it was asked")
     args = ap.parse_args(argv)
     if args.splits < 1:
         ap.error("--splits must be 1 or more")
@@ -386,7 +392,7 @@ def main(argv=None) -> int:
         real = all("gold" in item for item in items)
         splits = None
         if real and args.cv:
-            answers = cross_validated_answers(kb_index, items, args.cv, args.splits)
+            answers = cross_validated_answers(kb_index, items, args.cv, args.splits, args.by_source)
             reports = [evaluate_real(kb_index, items, answer=a) for a in answers]
             report = reports[0]
             if len(reports) > 1:
@@ -397,9 +403,11 @@ def main(argv=None) -> int:
             report = evaluate(kb_index, items)
         kb_index.close()
     if args.json:
-        print(json.dumps({**{k: v for k, v in report.items() if k != "rows"},
+        print(json.dumps({**{k: v for k, v in report.items() if k != "rows"}, "folds_by_source": args.by_source,
                           **({"over_splits": splits} if splits else {})}, indent=2))
     elif real:
+        if args.by_source and args.cv:
+            print("Folds by source: no draft is made by a model trained on questions from where it was asked.\n")
         print_real_table(report)
         if splits:
             print_splits_table(splits)

@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import math
+import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -73,6 +74,21 @@ class Question:
     y: list[int]                          # 1 when that candidate is gold
     ids: list[str]                        # candidate snippet ids
     weight: float = 1.0                   # how much its candidates count in training
+    source: str = ""                      # where it was asked (:func:`source_of`), for folds by source
+
+
+def source_of(url: str) -> str:
+    """The place a question was asked, as folds by source keep it together: a GitHub repository
+    ("docker/for-win"), else the site.
+
+    >>> source_of("https://github.com/Docker/for-win/issues/836"), source_of("https://serverfault.com/q/1")
+    ('docker/for-win', 'serverfault.com')
+    """
+    m = re.match(r"https?://(?:www\.)?github\.com/([^/]+/[^/#?]+)", url, re.I)
+    if m:
+        return m.group(1).lower()
+    m = re.match(r"https?://(?:www\.)?([^/#?]+)", url, re.I)
+    return m.group(1).lower() if m else url
 
 
 def extract(kb_index, items: list[dict]) -> list[Question]:
@@ -86,7 +102,8 @@ def extract(kb_index, items: list[dict]) -> list[Question]:
                          semantic=SEMANTIC)
         gold = frozenset(item["gold"]) if isinstance(item.get("gold"), list) else frozenset()
         out.append(Question(item["id"], gold, [c.vector(FEATURES) for c in cands],
-                            [int(c.snippet.id in gold) for c in cands], [c.snippet.id for c in cands]))
+                            [int(c.snippet.id in gold) for c in cands], [c.snippet.id for c in cands],
+                            source=source_of(item.get("source", ""))))
     return out
 
 
@@ -178,13 +195,26 @@ def synthetic_questions(kb_index, paths, weight: float) -> list[Question]:
     return out
 
 
-def folds_of(questions: list[Question], k: int, seed: str = SEED) -> list[list[int]]:
-    """k folds, stratified by covered / not covered, assigned by a hash of ``seed`` and the id (stable)."""
-    def key(q: Question) -> str:
-        return hashlib.sha256(f"{seed}:{q.id}".encode()).hexdigest()
+def folds_of(questions: list[Question], k: int, seed: str = SEED, by_source: bool = False) -> list[list[int]]:
+    """k folds, stratified by covered / not covered, assigned by a hash of ``seed`` and the id (stable).
+
+    ``by_source``: each source's questions stay in one fold (largest sources first, each to the fold
+    with the fewest questions so far), so a model never drafts a question from a place it was trained
+    on; the folds are then not stratified.
+    """
+    def key(text: str) -> str:
+        return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
     folds: list[list[int]] = [[] for _ in range(k)]
+    if by_source:
+        members: dict[str, list[int]] = {}
+        for i, q in enumerate(questions):
+            members.setdefault(q.source or q.id, []).append(i)
+        for src in sorted(members, key=lambda g: (-len(members[g]), key(g))):
+            j = min(range(k), key=lambda j: (len(folds[j]), key(f"{src}:{j}")))
+            folds[j].extend(members[src])
+        return [sorted(f) for f in folds]
     for group in (True, False):
-        idx = sorted((i for i, q in enumerate(questions) if bool(q.gold) == group), key=lambda i: key(questions[i]))
+        idx = sorted((i for i, q in enumerate(questions) if bool(q.gold) == group), key=lambda i: key(questions[i].id))
         for n, i in enumerate(idx):
             folds[n % k].append(i)
     return folds
@@ -305,11 +335,12 @@ def choose_c(questions: list[Question], k: int, extra=()) -> float:
 
 
 def fold_models(questions: list[Question], k: int, c: float, extra=(),
-                confidence_extra=(), seed: str = SEED) -> list[tuple[list[int], Ranker]]:
-    """For each outer fold (split by ``seed``): its held-out question indexes and the model trained
-    without them."""
+                confidence_extra=(), seed: str = SEED, by_source: bool = False) -> list[tuple[list[int], Ranker]]:
+    """For each outer fold (split by ``seed``; by source with ``by_source``, see :func:`folds_of`): its
+    held-out question indexes and the model trained without them (calibrated on random inner folds, as
+    the shipped model is)."""
     out = []
-    for held in folds_of(questions, k, seed):
+    for held in folds_of(questions, k, seed, by_source):
         held_set = set(held)
         out.append((held, train([q for i, q in enumerate(questions) if i not in held_set], k, c, extra,
                                 confidence_extra)))

@@ -210,6 +210,33 @@ def test_several_fold_splits_are_summed_up_with_their_range_and_pooled_answers(c
     assert "--splits must be 1 or more" in capsys.readouterr().err
 
 
+def test_folds_by_source_keep_each_source_in_one_fold():
+    """--by-source: a model never drafts a question from a repository (or site) it was trained on."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import train_ranker as tr
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert tr.source_of("https://github.com/MicrosoftDocs/windowsserverdocs/issues/12#x") == "microsoftdocs/windowsserverdocs"
+    assert tr.source_of("https://www.reddit.com/r/HyperV/comments/1") == "reddit.com"
+    sizes = {"big/one": 9, "mid/two": 5, "mid/three": 5, "small/four": 3, "small/five": 2, "tiny/six": 1}
+    qs = [tr.Question(f"rq-{src}-{n}", frozenset({"s"}) if n % 3 == 0 else frozenset(), [], [], [], source=src)
+          for src, count in sizes.items() for n in range(count)]
+    for seed in ("a", "b"):
+        folds = tr.folds_of(qs, 3, seed, by_source=True)
+        assert sorted(i for f in folds for i in f) == list(range(len(qs)))
+        fold_of = {}
+        for j, f in enumerate(folds):
+            for i in f:
+                assert fold_of.setdefault(qs[i].source, j) == j   # a source is never split
+        assert sorted(len(f) for f in folds) == [8, 8, 9]         # largest first, to the emptiest fold
+    # Without it the folds are the usual stratified ones, sources mixed.
+    assert tr.folds_of(qs, 3, "a") != tr.folds_of(qs, 3, "a", by_source=True)
+    assert tr.folds_of(qs, 3, "a") == tr.folds_of(qs, 3, "a", by_source=False)
+
+
 def test_fold_splits_differ_by_seed_and_each_keeps_covered_questions_spread():
     import sys
 
