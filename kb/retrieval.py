@@ -38,8 +38,6 @@ class Candidates:
     article_hits: list[Hit]
     topic_scores: dict[str, float]
     fuzzy: dict[str, float]                     # snippet id -> best phrasing similarity 0..100, whole paste
-    top_bm25: float
-    search_words: int
     content_words: int = 0                      # words left after dropping what every question says
     bm25: dict[str, float] = field(default_factory=dict)        # snippet -> BM25F relative to the best, paste
     bm25_rank: dict[str, int] = field(default_factory=dict)     # snippet -> 0-based rank among snippets
@@ -178,8 +176,6 @@ def retrieve(kb_index, question: str, focus: str = "") -> Candidates:
             per_topic[s.topic].append(score)
     for topic, scores in per_topic.items():
         topic_scores[topic] += sum(score * TOPIC_DECAY ** i for i, score in enumerate(scores))
-    all_hits = snippet_hits + article_hits
-    return Candidates(dict(fused), article_hits, dict(topic_scores), fuzzy,
-                      max((h.score for h in all_hits), default=0.0), len(set(words(text))), len(set(qf.split())),
+    return Candidates(dict(fused), article_hits, dict(topic_scores), fuzzy, len(set(qf.split())),
                       bm25=bm25, bm25_rank={h.id: i for i, h in enumerate(snippet_hits)},
                       focus_bm25=focus_bm25, focus_fuzzy=focus_fuzzy)
