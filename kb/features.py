@@ -63,9 +63,9 @@ AGREE = ("bm25", "focus_bm25", "fuzzy", "focus_fuzzy", "distinct_coverage", "rar
 CONFIDENCE_ONLY = tuple(f"{name}_lead" for name in LEAD) + ("top_agree",) + tuple(f"bm25_{name}" for name in FIELDS)
 # No feature of the question alone (whether it names Hyper-V, another hypervisor or a virtualization word,
 # how densely it matches the KB): one is the same for every candidate, so it never changes the order, and
-# in the confidence it learned where the real questions came from. Without the four, cross-validated under
-# four splits, 48 real questions were answered with 10 wrong against 42 with 10, and with folds by source
-# 43 with 13 wrong against 41 with 16.
+# in the confidence it learned where the real questions came from. Without the four, cross-validated on the
+# real questions under scripts/eval.py's four splits, 45 were answered with 9 wrong against 44 with 9, and
+# with folds by source (--by-source) 37 with 10 wrong against 34 with 13.
 FEATURES = (
     "bm25", "bm25_rank", "focus_bm25", "fuzzy", "focus_fuzzy", "fused", "topic_share", "parent_rank",
     "coverage", "rare_coverage", "focus_coverage", "title_coverage", "distinct_coverage", "version_fit", "when_agree",
