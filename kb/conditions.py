@@ -22,7 +22,6 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-
 # A prose condition in one of these plain forms states a `when` fact: the content must carry it as `when`
 # too (tests/test_content_quality.py), and a draft need not repeat it to an asker who says as much.
 CONDITION_FORMS: list[tuple[re.Pattern, str, str]] = [

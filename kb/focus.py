@@ -195,13 +195,13 @@ def find_focus(text: str) -> Focus:
     if len(lines) > 1 and len(lines[0]) <= 160 and not lines[0].endswith((".", ":")):
         focus.title = lines[0]
     focus.sentences = split_sentences(text)
-    prose = _FENCED.sub("\n", text)
+    prose = _FENCED.sub("\n", text) if "```" in text else text
     for s in focus.sentences:
         if s == focus.title:
             continue
         if _TRIED.search(s):
             focus.tried.append(s)
-        elif is_ask(s) and (s in prose or "```" not in text):
+        elif is_ask(s) and s in prose:
             focus.asks.append(s)
         elif _ERROR_LINE.search(s) and len(s) <= 400:
             focus.errors.append(s)
