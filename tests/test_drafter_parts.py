@@ -643,8 +643,31 @@ def test_how_an_abstention_offers_its_closest_answer(real_corpus, confidence, na
     assert ("could not find a confident answer" in d.draft) is not lead
     assert (f"**{sn.title}**" in d.draft) is named
     assert ("is close enough to point you to" in d.draft) is not named
+    # "I would rather not guess" only where nothing follows: above an excerpt it contradicts it.
+    assert ("rather not guess" in d.draft) is not named
     assert ("either node plus the witness" in d.draft) is excerpt
     assert [s.id for s in d.sources] == [sn.id]
+
+
+@pytest.mark.parametrize("paste,reason", [
+    ("VMware ESXi 7 vMotion fails between two hosts with EVC, how do I fix it?", None),
+    ("Automatic antivirus exclusions on Windows Server 2012 R2 servers, are they added?", None),
+    ("vm fails", "the question is too short to tell what is asked")])
+def test_an_abstention_tells_the_asker_only_what_helps_them(real_index, paste, reason):
+    """A question about another product, or one naming neither Hyper-V nor a virtualization feature, is
+    capped, and its draft abstains without the drafter's own reason ("the question names neither
+    Hyper-V nor ..."), which readers struck as noise; another product gets its own paragraph instead.
+    A question too short to tell says so."""
+    from kb.answer import _guard, analyse, answer_question
+    from kb.facts import clean_question
+
+    a = analyse(real_index, clean_question(paste))
+    cap, why = _guard(a)
+    assert cap is not None and cap < 0.6 and why == reason
+    d = answer_question(real_index, paste)
+    assert not d.answerable and "names neither" not in d.draft and "not Hyper-V)" not in d.draft
+    assert ("This looks like a VMware question" in d.draft) is ("VMware" in paste)
+    assert (reason in d.draft) if reason else "(" not in d.draft.split("\n\n")[1]
 
 
 def test_a_lead_gives_the_closest_answer_whole_and_an_excerpt_stays_short(real_corpus):
