@@ -44,7 +44,11 @@ OTHER_HYPERVISORS = {
 }
 _OTHER_RE = {name: re.compile(p, re.I) for name, p in OTHER_HYPERVISORS.items()}
 
-# Words that only a Hyper-V (or Microsoft virtualization / 2011 Azure) question uses.
+# Words that only a Hyper-V (or Microsoft virtualization / 2011 Azure) question uses. The features that
+# run on the Windows hypervisor count too (WSL 2, Virtual Machine Platform, Windows Hypervisor Platform,
+# Credential Guard and the other virtualization-based security, GPU partitioning): "VMware stopped working
+# after I installed WSL 2" is a question about Hyper-V's hypervisor, not one for VMware's forum (blind
+# readers marked that redirect wrong in 9 of 61 paired drafts).
 _HYPERV_RE = re.compile(
     r"hyper-?\s?v|\bvmbus|integration (?:services|components)|\bscvmm\b|\bvmm\b|\bdpm\b|"
     r"cluster shared volume|failover cluster|checkpoint|\bavhdx?\b|\bvhdx?\b|vmms|vmwp|vmcx|\bvmgs\b|"
@@ -55,6 +59,9 @@ _HYPERV_RE = re.compile(
     r"measure|mount|dismount|resize|convert|optimize|merge|restore|save|suspend|resume|repair|connect|rename|"
     r"update|compare)-vm|smart paging|\bsmb ?3|vmconnect|enhanced session|discrete device assignment|\bdda\b|"
     r"shielded ?vm|host guardian|\bhgs\b|allownetlbfoteams|switch embedded teaming|windows sandbox|"
+    r"\bwsl ?2\b|virtual machine platform|hypervisor ?platform|\bwhpx\b|credential guard|device guard|"
+    r"memory integrity|core isolation|virtuali[sz]ation[- ]based security|hypervisorlaunchtype|"
+    r"gpu partitioning|\bgpu-pv?\b|"
     # The 0x8037xxxx range is the hypervisor's and its compute service's own ("0x80370102").
     r"\b0x8037[0-9a-f]{4}\b",
     re.I,

@@ -65,6 +65,18 @@ def test_other_hypervisors_are_noticed():
     assert f.other_hypervisors == ["VMware"] and f.mentions_hyperv
 
 
+@pytest.mark.parametrize("paste", [
+    "VMware Workstation 15 VMs no longer start since I installed WSL2 on Windows 10 Pro",
+    "VirtualBox is very slow after I turned on Memory integrity (core isolation)",
+    "VMware says Credential Guard is incompatible, how do I run both?"])
+def test_another_hypervisor_beside_the_windows_hypervisor_is_a_hyper_v_question(paste):
+    """WSL 2, virtualization-based security and the Windows Hypervisor Platform run on Hyper-V's
+    hypervisor: a paste about VMware or VirtualBox beside one of them is not sent to that product's
+    forum."""
+    f = detect_facts(paste)
+    assert f.other_hypervisors and f.mentions_hyperv
+
+
 def test_cleaning_a_realistic_paste():
     paste = """Hello everyone,
 
