@@ -16,7 +16,7 @@ from kb.content import Corpus, Snippet
 from kb.facts import CLARIFYING_QUESTIONS, CLIENT_VERSION_QUESTION, Facts
 from kb.features import content_stems
 from kb.references import MAX_LINKS, article_links, content_words, hvkb_link, kb_words, public_ids, snippet_references
-from kb.versions import CLIENT, WINDOWS_SERVER, covers, server_equivalent, version_rank
+from kb.versions import CLIENT, WINDOWS_SERVER, covers, scope_of, server_equivalent, version_rank
 
 MAX_CLARIFYING = 3
 # An abstention this sure of its closest snippet gives that snippet's opening sentences (its direct
@@ -283,19 +283,52 @@ def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
     return " ".join(out + (["…"] if rest else []))
 
 
+def for_versions(answer: str, versions: list[str]) -> str:
+    """The answer without its sentences about releases the asker does not run: one that opens with
+    "On Windows Server 2012 R2 hosts ..." (:func:`kb.versions.scope_of`) is left out when every
+    version the paste names is another (blind readers marked such a sentence as padding for a
+    Windows 10 host). The opening sentence always stays; with no version named, or an answer with
+    lists or code blocks, nothing changes. A PC's Windows 10 or 11 is outside a scope that ends
+    before Windows Server 2016; Windows 8 and Azure are judged in no scope.
+
+    >>> a = "Use the UEFI CA template. On Windows Server 2012 R2 hosts it does not exist: turn Secure Boot off."
+    >>> for_versions(a, ["Windows 10"]), for_versions(a, ["Windows Server 2012 R2", "Windows 10"]) == a
+    ('Use the UEFI CA template.', True)
+    >>> for_versions(a, []) == a
+    True
+    """
+    if not versions or any(_BLOCK_LINE.match(line) for line in answer.splitlines()):
+        return answer
+    sentences = _SENTENCE.split(answer.strip())
+    modern = WINDOWS_SERVER.index("Windows Server 2016")
+
+    def runs(version: str, scope: list[str]) -> bool:
+        server = server_equivalent(version)
+        if server:
+            return server in scope
+        if version in ("Windows 10", "Windows 11"):
+            return WINDOWS_SERVER.index(scope[-1]) >= modern
+        return True
+
+    kept = [sentences[0]] + [x for x in sentences[1:]
+                             if not (scope := scope_of(x)) or any(runs(v, scope) for v in versions)]
+    return " ".join(kept) if len(kept) < len(sentences) else answer
+
+
 ERROR_MATCH = 2   # words a sentence must share with a failed command's message to be about that error
 
 
 def error_first(answer: str, failed: dict[str, str] | None) -> str:
-    """The answer with its sentence about the asker's error first, when the paste shows the command the
+    """The answer led by its sentence about the asker's error, when the paste shows the command the
     answer opens with failing (``failed``: cmdlet -> message, from :func:`kb.focus.failed_commands`): the
-    asker has run that step, so the cause of its error is the answer. Unchanged otherwise, and for an
-    answer with lists or code blocks, whose sentences do not move.
+    asker has run that step, so the cause of its error is the answer, and the sentences that give the
+    failed command again are left out (blind readers marked them as a step already tried). Unchanged
+    otherwise, and for an answer with lists or code blocks, whose sentences do not move.
 
     >>> a = "Run `Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V`. Restart after it. " \\
     ...     "An \\"unknown feature\\" error means a Home edition."
     >>> error_first(a, {"Enable-WindowsOptionalFeature": "Feature name Microsoft-Hyper-V is unknown."})
-    'An "unknown feature" error means a Home edition. Run `Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V`. Restart after it.'
+    'An "unknown feature" error means a Home edition. Restart after it.'
     >>> error_first(a, {"Set-VMProcessor": "Failed to modify device 'Processor'."}) == a
     True
     """
@@ -307,7 +340,8 @@ def error_first(answer: str, failed: dict[str, str] | None) -> str:
     i, n = _most_shared(dict(enumerate(sentences[1:], 1)), content_stems(" ".join(failed.values())))
     if n < ERROR_MATCH:
         return answer
-    return " ".join([sentences[i]] + sentences[:i] + sentences[i + 1:])
+    ran = [c.lower() for c in failed]
+    return " ".join([sentences[i]] + [x for j, x in enumerate(sentences) if j != i and not any(c in x.lower() for c in ran)])
 
 
 def _clarifying(needs: list[str], facts: Facts, snippets=()) -> list[str]:
@@ -333,7 +367,8 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
         return corpus.glossary.spell_out(public_ids(unwrap(text), corpus, base_url), spelled)
 
     failed = (focus or {}).get("failed")
-    md: list[str] = ["Hi,", "", prose(error_first(best.answer if yes_no else drop_verdict(best.answer), failed))]
+    answer = for_versions(unwrap(best.answer), facts.os_versions)
+    md: list[str] = ["Hi,", "", prose(error_first(answer if yes_no else drop_verdict(answer), failed))]
     for extra in snippets[1:]:
         md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(extra.answer)]
     conditions = unstated(best.conditions, paste or question, facts)
@@ -410,7 +445,8 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     refs = [r for r in refs[:1] if r.url not in linked]
                     item = f"- {about} (see [{refs[0].title}]({refs[0].url}))" if refs else f"- {about}"
                 if i == 0 and sn is not None and confidence >= GIST_FROM:
-                    opening = gist(error_first(sn.answer, (focus or {}).get("failed")),
+                    opening = gist(error_first(for_versions(unwrap(sn.answer), facts.os_versions),
+                                               (focus or {}).get("failed")),
                                    LEAD_CHARS if lead else GIST_CHARS, question=question)
                     item += ": " + corpus.glossary.spell_out(public_ids(opening, corpus, base_url), spelled)
                 md.append(item)

@@ -169,3 +169,53 @@ def normalize_version(text: str) -> str | None:
             return v
     found = find_versions(t if re.search(r"[a-zA-Z]", t) else f"server {t}")
     return found[0] if found else None
+
+
+# A sentence that opens by naming the releases it is about: "On Windows Server 2012 R2 hosts ...",
+# "In 2008 R2 ...", "On Windows Server 2016 to 2022 ...", "On 2016 and later ...".
+_SCOPE_OPENING = re.compile(r"^(?:On|In|For|With)\s+(?:a\s+)?(?P<scope>(?:Windows Server |Hyper-V Server )?"
+                            r"20(?:08|12|16|19|22|25)\b[^,:;.]{0,60})")
+_SCOPE_RELEASE = re.compile(r"\b20(08|12|16|19|22|25)\b(\s*R2)?")
+_SCOPE_END = re.compile(r"\b(?:hosts?|clusters?|guests?|nodes?|VMs?|SP1)\b")
+
+
+def scope_of(sentence: str) -> list[str] | None:
+    """The Windows Server releases a sentence's opening scopes it to, or ``None`` when it opens
+    without one, names a client Windows (whose scope this does not judge), or also speaks of a release
+    outside it ("On 2008 R2 that means separate NICs; from 2012 it can also be VLANs" is about both).
+
+    >>> scope_of("On Windows Server 2012 R2 hosts that template does not exist.")
+    ['Windows Server 2012 R2']
+    >>> scope_of("On 2008 and 2008 R2 hosts WSB works per volume instead.")
+    ['Windows Server 2008', 'Windows Server 2008 R2']
+    >>> scope_of("On Windows Server 2016 to 2022 it also cannot be a highly available cluster role.")
+    ['Windows Server 2016', 'Windows Server 2019', 'Windows Server 2022']
+    >>> scope_of("On 2016 and later select it.")[-1], scope_of("Run it on the host.")
+    ('Windows Server 2025', None)
+    >>> scope_of("On 2008 R2 that means separate NICs; from 2012 it can also be VLANs.") is None
+    True
+    """
+    m = _SCOPE_OPENING.match(sentence)
+    if not m:
+        return None
+    scope = m.group("scope")
+    end = _SCOPE_END.search(scope)
+    if end:
+        scope = scope[:end.start()]
+    if re.search(r"\bWindows (?:8|10|11)\b", scope):
+        return None
+    named = [f"Windows Server 20{y}{' R2' if r2 else ''}" for y, r2 in _SCOPE_RELEASE.findall(scope)]
+    named = [n for n in named if n in WINDOWS_SERVER]
+    if not named:
+        return None
+    ranks = sorted(WINDOWS_SERVER.index(n) for n in named)
+    if re.search(r"\b(?:and|or) (?:later|newer|up)\b|\+", scope) or re.search(r"\blater releases?\b", sentence):
+        out = WINDOWS_SERVER[ranks[0]:]
+    elif len(ranks) == 2 and re.search(r"\d\s*(?:to|-|through)\s*(?:Windows Server )?20", scope):
+        out = WINDOWS_SERVER[ranks[0]:ranks[1] + 1]
+    else:
+        out = list(dict.fromkeys(named))
+    elsewhere = {f"Windows Server 20{y}{' R2' if r2 else ''}" for y, r2 in _SCOPE_RELEASE.findall(sentence)}
+    if elsewhere & set(WINDOWS_SERVER) - set(out):
+        return None
+    return out

@@ -760,9 +760,10 @@ def test_a_condition_the_question_settles_is_not_repeated(real_index):
     assert "the guest is a Linux desktop distribution" in d.draft
 
 
-def test_a_command_the_asker_ran_and_saw_fail_is_not_the_answers_opening(real_index):
+def test_a_command_the_asker_ran_and_saw_fail_is_not_proposed_again(real_index):
     # The paste shows the command the enable answer opens with, already run and failing: the draft leads
-    # with the cause of that error, and still gives the rest of the answer after it.
+    # with the cause of that error and its fix, gives the rest of the answer after it, and not the
+    # failed command again.
     from kb.answer import answer_question
 
     paste = ("PS C:\\> Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V -All\n"
@@ -772,11 +773,29 @@ def test_a_command_the_asker_ran_and_saw_fail_is_not_the_answers_opening(real_in
     assert d.focus["failed"] == {"Enable-WindowsOptionalFeature": "Feature name Microsoft-Hyper-V is unknown."}
     assert d.sources[0].id == "client-hyper-v-enable-command"
     body = d.text.split("\n\n")[1] if d.answerable else d.text.split("The closest answer I have:")[1]
-    assert "unknown feature" in body.lower()
-    assert body.lower().index("unknown feature") < body.index("Enable-WindowsOptionalFeature")
+    assert "until the edition is upgraded" in body and "Enable-WindowsOptionalFeature" not in body
+    assert body.lower().index("unknown feature") < body.index("Microsoft-Hyper-V-Management-Clients")
     # Without a failed command, or with another one failing, the answer keeps its own order.
     from kb.compose import error_first
 
     answer = real_index.corpus.snippets["client-hyper-v-enable-command"].answer
     assert error_first(answer, {}) == answer
     assert error_first(answer, {"Set-VMProcessor": "Feature name Microsoft-Hyper-V is unknown."}) == answer
+
+
+@pytest.mark.parametrize("paste,kept", [
+    ("Oracle Linux 7 gen 2 VM on Windows 10 Pro 1809 hangs at the UEFI screen, image not signed", False),
+    ("Oracle Linux 7 gen 2 VM on a Windows Server 2012 R2 host hangs at the UEFI screen, image not signed", True),
+    ("Oracle Linux 7 gen 2 VM hangs at the UEFI screen, image not signed", True)])
+def test_a_sentence_about_a_release_the_asker_does_not_run_is_left_out(real_index, paste, kept):
+    """The Secure Boot answer's sentence for Windows Server 2012 R2 hosts (no UEFI CA template there)
+    is padding for a Windows 10 host, the fix for a 2012 R2 one, and kept when no version is named;
+    the rest of the answer is given either way."""
+    from kb.compose import compose
+    from kb.facts import detect_facts
+
+    sn = real_index.corpus.snippets["linux-guests-secure-boot"]
+    assert "On Windows Server 2012 R2 hosts" in sn.answer
+    d = compose(None, [sn], 0.7, detect_facts(paste), [], [], real_index.corpus, question=paste)
+    assert ("On Windows Server 2012 R2 hosts" in d.draft) is kept
+    assert "MicrosoftUEFICertificateAuthority" in d.draft and "not signed through Microsoft's UEFI CA" in d.draft
