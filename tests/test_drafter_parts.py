@@ -707,6 +707,21 @@ def test_a_lead_says_what_must_hold_for_it(real_corpus):
     assert "It holds when" not in low.draft
 
 
+@pytest.mark.parametrize("confidence,asked", [(0.05, False), (0.2, True)])
+def test_an_abstention_that_names_nothing_asks_for_no_deciding_fact(real_corpus, confidence, asked):
+    """With no closest answer named (below NAME_FROM), the facts that would decide between the closest
+    answers change nothing the draft says, so it does not ask them; named, it does."""
+    from kb.compose import Source, compose_abstention
+    from kb.facts import CLARIFYING_QUESTIONS, detect_facts
+
+    sn = real_corpus.snippets["quorum-two-node-witness"]
+    q = "our cluster keeps losing quorum after a node reboot"
+    d = compose_abstention(None, confidence, None, detect_facts(q), ["os_version"],
+                           [Source(sn.id, sn.title, sn.topic, "snippet", confidence)], real_corpus, question=q)
+    assert (CLARIFYING_QUESTIONS["os_version"] in d.clarifying_questions) is asked
+    assert (CLARIFYING_QUESTIONS["os_version"] in d.draft) is asked
+
+
 def test_a_pc_answer_asks_for_the_pc_s_windows_version(real_index):
     """An answer that holds only on Windows 10 and 11 asks which Windows the PC runs, not which Windows
     Server the hosts run."""
