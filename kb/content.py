@@ -32,7 +32,7 @@ NEEDS = tuple(CLARIFYING_QUESTIONS)
 
 ARTICLE_FIELDS = {"id", "title", "topic", "tags", "applies_to", "summary", "related", "updated", "references"}
 ARTICLE_REQUIRED = ("id", "title", "topic", "summary", "updated")
-SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "when", "applies_to", "needs", "see"}
+SNIPPET_FIELDS = {"id", "article", "title", "questions", "conditions", "when", "applies_to", "needs", "see", "asides"}
 SNIPPET_REQUIRED = ("id", "article", "questions")
 
 
@@ -116,6 +116,10 @@ class Snippet:
     # The article's references (their URLs, best first) that back this answer, as its author chose them;
     # () when none does, None when not chosen (kb.references then picks by title).
     see: tuple[str, ...] | None = None
+    # The opening words of the answer's sentences that answer a side question ("While Hyper-V runs in the
+    # VM, Dynamic Memory stops adjusting it."): the answer keeps them, a draft gives them only to a
+    # question about them (kb.compose.without_asides).
+    asides: tuple[str, ...] = ()
     path: str = ""
     line: int = 1
     kind: str = field(default="snippet", init=False)
@@ -132,7 +136,7 @@ class Snippet:
     @classmethod
     def from_dict(cls, d: dict) -> "Snippet":
         d = {k: v for k, v in d.items() if k != "kind"}
-        for k in ("questions", "conditions", "applies_to", "needs"):
+        for k in ("questions", "conditions", "applies_to", "needs", "asides"):
             d[k] = tuple(d.get(k, ()))
         d["when"] = tuple(sorted((d.get("when") or {}).items()))
         d["see"] = tuple(d["see"]) if d.get("see") is not None else None
@@ -417,12 +421,39 @@ def _load_snippet(path: Path, errors: list[ContentError]) -> Snippet | None:
     n_words = len(plain_text(answer).split())
     if n_words > MAX_SNIPPET_WORDS:
         errors.append(ContentError(path, body_line, f"snippet answer has {n_words} words; the limit is {MAX_SNIPPET_WORDS}"))
+    asides = f.list("asides")
+    _check_asides(asides, answer, lambda i: lines.get(f"asides[{i}]", f.line("asides")), path, errors)
     return Snippet(
         id=doc_id, article=f.slug("article"), topic="", title=f.str("title") or (questions[0] if questions else doc_id),
         questions=questions, answer=answer, conditions=f.list("conditions"), applies_to=f.applies_to(),
         needs=needs, when=tuple(sorted(when.items())), see=f.list("see") if "see" in data else None,
-        path=str(path), line=lines.get("id", 1),
+        asides=asides, path=str(path), line=lines.get("id", 1),
     )
+
+
+# An answer with lists, tables or code keeps all of its sentences: asides are marked in prose only.
+_BLOCK = re.compile(r"(?m)^\s*(?:[-*+]\s|\d+[.)]\s|\||```|#)")
+
+
+def _check_asides(asides: tuple[str, ...], answer: str, line_of, path: Path, errors: list[ContentError]) -> None:
+    """Each aside must open exactly one sentence of the answer, never its first (the direct answer)."""
+    if not asides:
+        return
+    if _BLOCK.search(answer):
+        errors.append(ContentError(path, line_of(0), "asides are for answers in plain prose; this one has a list, "
+                                                     "table or code block"))
+        return
+    from kb.text import sentences
+
+    said = sentences(answer)
+    for i, aside in enumerate(asides):
+        opens = [j for j, x in enumerate(said) if aside and x.startswith(aside)]
+        if len(opens) != 1:
+            errors.append(ContentError(path, line_of(i), f"aside {aside[:40]!r} must open exactly one sentence of "
+                                                         f"the answer; it opens {len(opens)}"))
+        elif opens[0] == 0:
+            errors.append(ContentError(path, line_of(i), f"aside {aside[:40]!r} opens the answer's first sentence, "
+                                                         "which is the direct answer"))
 
 
 def check_content(content_dir: Path) -> tuple[Corpus, list[ContentError]]:

@@ -93,3 +93,17 @@ def slugify(text: str) -> str:
     """
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+# Where one sentence of written prose (an answer, not a paste) ends and the next begins.
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"])")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a paragraph of prose, whitespace folded.
+
+    >>> sentences("Yes. Turn it on\\nwith the VM off. (Then restart it.)")
+    ['Yes.', 'Turn it on with the VM off.', '(Then restart it.)']
+    """
+    folded = " ".join(text.split())
+    return SENTENCE_BREAK.split(folded) if folded else []

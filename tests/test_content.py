@@ -123,6 +123,16 @@ Body.
      "of article 'quorum'"),
     ("snippets/dup.md", "---\nid: quorum\narticle: quorum\nquestions: [a, b]\n---\nA.\n",
      "snippets/dup.md:2: id 'quorum' does not match the file name 'dup.md'"),
+    ("snippets/quorum-two-node-witness.md",
+     "---\nid: quorum-two-node-witness\narticle: quorum\nquestions: [a, b]\nasides:\n  - Also\n  - Nowhere\n---\n"
+     "Yes. Also a side note.\n",
+     "snippets/quorum-two-node-witness.md:7: aside 'Nowhere' must open exactly one sentence of the answer; it opens 0"),
+    ("snippets/quorum-two-node-witness.md",
+     "---\nid: quorum-two-node-witness\narticle: quorum\nquestions: [a, b]\nasides: ['Yes']\n---\nYes. More.\n",
+     "snippets/quorum-two-node-witness.md:5: aside 'Yes' opens the answer's first sentence"),
+    ("snippets/quorum-two-node-witness.md",
+     "---\nid: quorum-two-node-witness\narticle: quorum\nquestions: [a, b]\nasides: [Run]\n---\nYes.\n\n- Run it.\n",
+     "snippets/quorum-two-node-witness.md:5: asides are for answers in plain prose"),
 ])
 def test_each_broken_file_is_reported_with_file_and_line(tmp_path, rel, text, expected):
     root = _broken(tmp_path, rel, text)
@@ -299,6 +309,24 @@ def test_content_hash_notices_a_change_to_an_oversized_file(tmp_path):
     first = content_hash(root)
     big.write_bytes(b"y" * 1_000_002)
     assert content_hash(root) != first  # not read, but its size and mtime are hashed
+
+
+def test_asides_load_and_round_trip(tmp_path):
+    """``asides`` name sentences of the answer by their opening words; the answer itself keeps them."""
+    from kb.content import Corpus
+
+    root = copy_content(FIXTURE_CONTENT, tmp_path / "content")
+    path = root / "snippets" / "quorum-two-node-witness.md"
+    text = path.read_text()
+    body = text.split("---\n", 2)[2]
+    second = body.split(". ")[1].split()[:3]
+    aside = " ".join(second)
+    path.write_text(text.replace("article: quorum\n", f"article: quorum\nasides: ['{aside}']\n", 1))
+    corpus = load_corpus(root, strict=True)
+    snip = corpus.snippets["quorum-two-node-witness"]
+    assert snip.asides == (aside,) and aside in snip.answer
+    assert Corpus.from_dict(corpus.to_dict()).snippets[snip.id].asides == (aside,)
+    assert load_corpus(FIXTURE_CONTENT).snippets[snip.id].asides == ()
 
 
 def test_chosen_references_load_and_round_trip(tmp_path):
