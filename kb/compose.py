@@ -304,7 +304,26 @@ def without_asides(answer: str, asides: tuple[str, ...], question: str) -> str:
     if len(core) == len(said):
         return answer
     asked = content_stems(question) - content_stems(" ".join(core))
-    return " ".join(x for x in said if not x.startswith(asides) or len(content_stems(x) & asked) >= ASK_MATCH)
+    return _keep_sentences(answer, lambda i, x: not x.startswith(asides) or len(content_stems(x) & asked) >= ASK_MATCH)
+
+
+def _keep_sentences(answer: str, keep) -> str:
+    r"""The answer with only the sentences ``keep(i, sentence)`` accepts (``i`` counts sentences across
+    paragraphs, from 0), its paragraph breaks kept and emptied paragraphs gone.
+
+    >>> _keep_sentences("One. Two.\n\nThree. Four.", lambda i, x: i != 2)
+    'One. Two.\n\nFour.'
+    """
+    out, i = [], 0
+    for paragraph in answer.strip().split("\n\n"):
+        kept = []
+        for sentence in _SENTENCE.split(paragraph.strip()):
+            if keep(i, sentence):
+                kept.append(sentence)
+            i += 1
+        if kept:
+            out.append(" ".join(kept))
+    return "\n\n".join(out)
 
 
 def for_versions(answer: str, versions: list[str]) -> str:
@@ -334,9 +353,10 @@ def for_versions(answer: str, versions: list[str]) -> str:
             return WINDOWS_SERVER.index(scope[-1]) >= modern
         return True
 
-    kept = [sentences[0]] + [x for x in sentences[1:]
-                             if not (scope := scope_of(x)) or any(runs(v, scope) for v in versions)]
-    return " ".join(kept) if len(kept) < len(sentences) else answer
+    def keep(i: int, sentence: str) -> bool:
+        return i == 0 or not (scope := scope_of(sentence)) or any(runs(v, scope) for v in versions)
+
+    return _keep_sentences(answer, keep) if not all(keep(i, x) for i, x in enumerate(sentences)) else answer
 
 
 ERROR_MATCH = 2   # words a sentence must share with a failed command's message to be about that error

@@ -814,6 +814,8 @@ def test_a_sentence_about_a_release_the_asker_does_not_run_is_left_out(real_inde
     d = compose(None, [sn], 0.7, detect_facts(paste), [], [], real_index.corpus, question=paste)
     assert ("On Windows Server 2012 R2 hosts" in d.draft) is kept
     assert "MicrosoftUEFICertificateAuthority" in d.draft and "not signed through Microsoft's UEFI CA" in d.draft
+    # The answer's second paragraph stays a paragraph of its own.
+    assert "`.\n\n" in d.draft.split("Further reading")[0]
 
 
 def test_an_aside_is_left_out_unless_the_question_is_about_it(real_index):
