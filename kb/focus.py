@@ -43,6 +43,14 @@ _HYPOTHETICAL = re.compile(r"\W*(?:\w+\W+){0,2}?(?:if|in case|suppose|assuming|w
 # A paste longer than this usually carries its output and logs: asking for "the exact error" is noise.
 TERSE_PASTE = 800
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
+# ...or set off as Markdown does it: in backticks or emphasis ("_launch failed: Could not find the default
+# switch_"), on a quoted line ("> The host cannot attest ..."), or in a fenced block of program output;
+# or printed by a tool as "launch failed: <message>".
+_MARKED = re.compile(r"(?<!\w)[`_*]{1,2}([^`_*\n]{12,300})[`_*]{1,2}(?!\w)")
+_QUOTE_LINE = re.compile(r"(?m)^[ \t]*>+[ \t]?([^\n]{12,300})$")
+_FENCED_OUTPUT = re.compile(r"```(.*?)(?:```|$)", re.S)
+_TOOL_FAILED = re.compile(r"(?im)^[ \t]*[\w .-]{2,40}\b(?:failed|error)[ \t]*:[ \t]*\S.{8,}|"
+                          r"\b(?:status|result)[ \t]*:[ \t]*(?:fail(?:ed|ure)?|error)\b")
 # PowerShell's approved verbs (Get-Verb): "Follow-Up: ..." is no cmdlet, "ConvertTo-Json: ..." is one.
 _PS_VERBS = ("Add|Approve|Assert|Backup|Block|Build|Checkpoint|Clear|Close|Compare|Complete|Compress|Confirm|"
              "Connect|ConvertFrom|ConvertTo|Convert|Copy|Debug|Deny|Deploy|Disable|Disconnect|Dismount|Edit|Enable|"
@@ -140,10 +148,15 @@ def quotes_error(text: str) -> bool:
     (True, False)
     >>> quotes_error("Export-VM: Failed to copy file during export."), quotes_error("Follow-Up: it fails after a while")
     (True, False)
+    >>> quotes_error("3. Get error _launch failed: Could not find the default switch_"), quotes_error("> The host cannot attest because VSM is off")
+    (True, True)
+    >>> quotes_error("launch failed: Remote \\"\\" is unknown or unreachable."), quotes_error("I use `hv_utils` and it fails")
+    (True, False)
     """
-    if _VERBATIM_ERROR.search(text):
+    if _VERBATIM_ERROR.search(text) or _TOOL_FAILED.search(text):
         return True
-    return any(_ERROR_LINE.search(m.group(1)) for m in _QUOTED.finditer(text))
+    return any(_ERROR_LINE.search(m.group(1)) for r in (_QUOTED, _MARKED, _QUOTE_LINE, _FENCED_OUTPUT)
+               for m in r.finditer(text))
 
 
 def failed_commands(text: str) -> dict[str, str]:

@@ -134,6 +134,14 @@ def test_an_abstention_does_not_ask_for_the_error_the_paste_already_quotes(real_
     ticked = answer_question(real_index, "New-ShieldedVM fails: `Get-KeyProtectorFromShieldingDataFile : The term "
                                          "is not recognized as the name of a cmdlet`", ranker=never)
     assert not any("exact error text" in q for q in ticked.clarifying_questions)
+    # So is a message in emphasis, printed by a tool as "<step> failed: ...", or a diagnostic's status.
+    for given in ("I can't launch any VM from multipass since I recreated the switch. Run `multipass launch`, "
+                  "get error _launch failed: Could not find the default switch_",
+                  "VM conversion to the cluster fails at 26%.\nSync failed: WriteDataToDisk failed. (26%)",
+                  "Attestation fails on my guarded host. Get-HgsTrace -RunDiagnostics says\n"
+                  "Check Attestation Status: Fail"):
+        d = answer_question(real_index, given, ranker=never)
+        assert not any("exact error text" in q for q in d.clarifying_questions), given
     # A question about design or support has no error to ask for.
     design = answer_question(real_index, "Is it possible to extend Hyper-V Replica to Azure for off-site DR, "
                                          "keeping a local replica on another host?", ranker=never)
