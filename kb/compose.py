@@ -16,7 +16,7 @@ from kb.content import Corpus, Snippet
 from kb.facts import CLARIFYING_QUESTIONS, CLIENT_VERSION_QUESTION, Facts
 from kb.features import content_stems
 from kb.references import MAX_LINKS, article_links, content_words, hvkb_link, kb_words, public_ids, snippet_references
-from kb.text import SENTENCE_BREAK
+from kb.text import BLOCK_LINE, SENTENCE_BREAK, has_blocks
 from kb.versions import CLIENT, WINDOWS_SERVER, covers, scope_of, server_equivalent, version_rank
 
 MAX_CLARIFYING = 3
@@ -115,7 +115,7 @@ def version_caveat(facts: Facts, snippet: Snippet, corpus: Corpus) -> str | None
             f"{direction}{where}")
 
 
-_BLOCK_LINE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\||```|#)")
+_BLOCK_LINE = BLOCK_LINE
 _LINK_URL = re.compile(r"\]\((https?://[^)\s]+)\)")
 
 
@@ -297,7 +297,7 @@ def without_asides(answer: str, asides: tuple[str, ...], question: str) -> str:
     >>> without_asides(a, ("Dynamic Memory",), "nested VM: its dynamic memory stays fixed") == a
     True
     """
-    if not asides or any(_BLOCK_LINE.match(line) for line in answer.splitlines()):
+    if not asides or has_blocks(answer):
         return answer
     said = _SENTENCE.split(answer.strip())
     core = [x for x in said if not x.startswith(asides)]
@@ -340,7 +340,7 @@ def for_versions(answer: str, versions: list[str]) -> str:
     >>> for_versions(a, []) == a
     True
     """
-    if not versions or any(_BLOCK_LINE.match(line) for line in answer.splitlines()):
+    if not versions or has_blocks(answer):
         return answer
     sentences = _SENTENCE.split(answer.strip())
     modern = WINDOWS_SERVER.index("Windows Server 2016")
@@ -376,7 +376,7 @@ def error_first(answer: str, failed: dict[str, str] | None) -> str:
     >>> error_first(a, {"Set-VMProcessor": "Failed to modify device 'Processor'."}) == a
     True
     """
-    if not failed or any(_BLOCK_LINE.match(line) for line in answer.splitlines()):
+    if not failed or has_blocks(answer):
         return answer
     sentences = _SENTENCE.split(answer.strip())
     if len(sentences) < 2 or not any(c.lower() in sentences[0].lower() for c in failed):

@@ -19,6 +19,7 @@ from kb.contentfiles import (LIST_FILES, MAX_DOCUMENT_BYTES, MAX_LIST_BYTES, MAX
 from kb.errors import ContentError, ContentValidationError
 from kb.facts import CLARIFYING_QUESTIONS
 from kb.glossary import Glossary, GlossaryEntry
+from kb.text import has_blocks, sentences
 from kb.versions import expand_applies_to
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -431,20 +432,14 @@ def _load_snippet(path: Path, errors: list[ContentError]) -> Snippet | None:
     )
 
 
-# An answer with lists, tables or code keeps all of its sentences: asides are marked in prose only.
-_BLOCK = re.compile(r"(?m)^\s*(?:[-*+]\s|\d+[.)]\s|\||```|#)")
-
-
 def _check_asides(asides: tuple[str, ...], answer: str, line_of, path: Path, errors: list[ContentError]) -> None:
     """Each aside must open exactly one sentence of the answer, never its first (the direct answer)."""
     if not asides:
         return
-    if _BLOCK.search(answer):
+    if has_blocks(answer):   # an answer with lists, tables or code keeps all of its sentences
         errors.append(ContentError(path, line_of(0), "asides are for answers in plain prose; this one has a list, "
                                                      "table or code block"))
         return
-    from kb.text import sentences
-
     said = sentences(answer)
     for i, aside in enumerate(asides):
         opens = [j for j, x in enumerate(said) if aside and x.startswith(aside)]

@@ -1,4 +1,5 @@
-"""Plain-text helpers shared by indexing, search and drafting: tokens, identifiers, slugs.
+"""Plain-text helpers shared by indexing, search, content checks and drafting: tokens, identifiers,
+slugs, sentences.
 
 No search-engine imports here: ``kb.index`` wraps :func:`tokens` in a whoosh tokenizer.
 
@@ -97,6 +98,17 @@ def slugify(text: str) -> str:
 
 # Where one sentence of written prose (an answer, not a paste) ends and the next begins.
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"])")
+# A Markdown line that is a list item, table row, code fence or heading: not prose to split in sentences.
+BLOCK_LINE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\||```|#)")
+
+
+def has_blocks(markdown: str) -> bool:
+    r"""Whether Markdown has lists, tables, code fences or headings, whose sentences must not move.
+
+    >>> has_blocks("Yes. Run it."), has_blocks("Yes.\n\n- Run it.")
+    (False, True)
+    """
+    return any(BLOCK_LINE.match(line) for line in markdown.splitlines())
 
 
 def sentences(text: str) -> list[str]:
