@@ -115,7 +115,6 @@ def version_caveat(facts: Facts, snippet: Snippet, corpus: Corpus) -> str | None
             f"{direction}{where}")
 
 
-_BLOCK_LINE = BLOCK_LINE
 _LINK_URL = re.compile(r"\]\((https?://[^)\s]+)\)")
 
 
@@ -128,7 +127,7 @@ def unwrap(md: str) -> str:
     blocks = []
     for block in re.split(r"\n\s*\n", md.strip()):
         lines = block.splitlines()
-        if any(_BLOCK_LINE.match(ln) for ln in lines):
+        if any(BLOCK_LINE.match(ln) for ln in lines):
             blocks.append(block)
         else:
             blocks.append(" ".join(ln.strip() for ln in lines))
@@ -230,8 +229,6 @@ def drop_verdict(answer: str) -> str:
     return rest[:1].upper() + rest[1:]
 
 
-_SENTENCE = SENTENCE_BREAK
-
 
 # An answer that opens by announcing a list ("Check four things in this order.") needs more of it.
 _ANNOUNCES_LIST = re.compile(r"\b(?:two|three|four|five|six|several|these|the following)\b[^.]*"
@@ -265,7 +262,7 @@ def gist(answer: str, max_chars: int = GIST_CHARS, question: str = "") -> str:
     ...      30, "enhanced session works but the console resolution is small")
     'Install xrdp in the guest. … The console resolution is set with Set-VMVideo.'
     """
-    sentences = _SENTENCE.split(drop_verdict(unwrap(answer).strip()))
+    sentences = SENTENCE_BREAK.split(drop_verdict(unwrap(answer).strip()))
     if _ANNOUNCES_LIST.search(sentences[0]):
         max_chars *= 2
     length, used = len(sentences[0]), 1
@@ -299,31 +296,31 @@ def without_asides(answer: str, asides: tuple[str, ...], question: str) -> str:
     """
     if not asides or has_blocks(answer):
         return answer
-    said = _SENTENCE.split(answer.strip())
-    core = [x for x in said if not x.startswith(asides)]
-    if len(core) == len(said):
-        return answer
+    core = [x for x in SENTENCE_BREAK.split(answer.strip()) if not x.startswith(asides)]
     asked = content_stems(question) - content_stems(" ".join(core))
     return _keep_sentences(answer, lambda i, x: not x.startswith(asides) or len(content_stems(x) & asked) >= ASK_MATCH)
 
 
 def _keep_sentences(answer: str, keep) -> str:
     r"""The answer with only the sentences ``keep(i, sentence)`` accepts (``i`` counts sentences across
-    paragraphs, from 0), its paragraph breaks kept and emptied paragraphs gone.
+    paragraphs, from 0), its paragraph breaks kept and emptied paragraphs gone; the answer itself when
+    every sentence is kept.
 
     >>> _keep_sentences("One. Two.\n\nThree. Four.", lambda i, x: i != 2)
     'One. Two.\n\nFour.'
     """
-    out, i = [], 0
+    out, i, dropped = [], 0, False
     for paragraph in answer.strip().split("\n\n"):
         kept = []
-        for sentence in _SENTENCE.split(paragraph.strip()):
+        for sentence in SENTENCE_BREAK.split(paragraph.strip()):
             if keep(i, sentence):
                 kept.append(sentence)
+            else:
+                dropped = True
             i += 1
         if kept:
             out.append(" ".join(kept))
-    return "\n\n".join(out)
+    return "\n\n".join(out) if dropped else answer
 
 
 def for_versions(answer: str, versions: list[str]) -> str:
@@ -342,7 +339,6 @@ def for_versions(answer: str, versions: list[str]) -> str:
     """
     if not versions or has_blocks(answer):
         return answer
-    sentences = _SENTENCE.split(answer.strip())
     modern = WINDOWS_SERVER.index("Windows Server 2016")
 
     def runs(version: str, scope: list[str]) -> bool:
@@ -356,7 +352,7 @@ def for_versions(answer: str, versions: list[str]) -> str:
     def keep(i: int, sentence: str) -> bool:
         return i == 0 or not (scope := scope_of(sentence)) or any(runs(v, scope) for v in versions)
 
-    return _keep_sentences(answer, keep) if not all(keep(i, x) for i, x in enumerate(sentences)) else answer
+    return _keep_sentences(answer, keep)
 
 
 ERROR_MATCH = 2   # words a sentence must share with a failed command's message to be about that error
@@ -378,14 +374,15 @@ def error_first(answer: str, failed: dict[str, str] | None) -> str:
     """
     if not failed or has_blocks(answer):
         return answer
-    sentences = _SENTENCE.split(answer.strip())
+    sentences = SENTENCE_BREAK.split(answer.strip())
     if len(sentences) < 2 or not any(c.lower() in sentences[0].lower() for c in failed):
         return answer
     i, n = _most_shared(dict(enumerate(sentences[1:], 1)), content_stems(" ".join(failed.values())))
     if n < ERROR_MATCH:
         return answer
     ran = [c.lower() for c in failed]
-    return " ".join([sentences[i]] + [x for j, x in enumerate(sentences) if j != i and not any(c in x.lower() for c in ran)])
+    rest = [x for j, x in enumerate(sentences) if j != i and not any(c in x.lower() for c in ran)]
+    return " ".join([sentences[i]] + rest)
 
 
 def _clarifying(needs: list[str], facts: Facts, snippets=()) -> list[str]:

@@ -48,7 +48,7 @@ _OTHER_RE = {name: re.compile(p, re.I) for name, p in OTHER_HYPERVISORS.items()}
 # run on the Windows hypervisor count too (WSL 2, Virtual Machine Platform, Windows Hypervisor Platform,
 # Credential Guard and the other virtualization-based security, GPU partitioning): "VMware stopped working
 # after I installed WSL 2" is a question about Hyper-V's hypervisor, not one for VMware's forum (blind
-# readers marked that redirect wrong in 9 of 61 paired drafts).
+# readers marked a false "not Hyper-V" redirect in 11 of 61 paired drafts, 3 of them naming such a feature).
 _HYPERV_RE = re.compile(
     r"hyper-?\s?v|\bvmbus|integration (?:services|components)|\bscvmm\b|\bvmm\b|\bdpm\b|"
     r"cluster shared volume|failover cluster|checkpoint|\bavhdx?\b|\bvhdx?\b|vmms|vmwp|vmcx|\bvmgs\b|"

@@ -48,7 +48,6 @@ _QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
 # or printed by a tool as "launch failed: <message>".
 _MARKED = re.compile(r"(?<!\w)[`_*]{1,2}([^`_*\n]{12,300})[`_*]{1,2}(?!\w)")
 _QUOTE_LINE = re.compile(r"(?m)^[ \t]*>+[ \t]?([^\n]{12,300})$")
-_FENCED_OUTPUT = re.compile(r"```(.*?)(?:```|$)", re.S)
 _TOOL_FAILED = re.compile(r"(?im)^[ \t]*[\w .-]{2,40}\b(?:failed|error)[ \t]*:[ \t]*\S.{8,}|"
                           r"\b(?:status|result)[ \t]*:[ \t]*(?:fail(?:ed|ure)?|error)\b")
 # PowerShell's approved verbs (Get-Verb): "Follow-Up: ..." is no cmdlet, "ConvertTo-Json: ..." is one.
@@ -85,7 +84,7 @@ MAX_ASKS = 4
 MAX_FOCUS_CHARS = 600
 # A fenced block holds what a program printed: its lines are errors or output, never the asker's
 # questions ("Do you want to continue (yes/no)? yes", a wrapped "This error\nis shown below.").
-_FENCED = re.compile(r"```.*?(?:```|$)", re.S)
+_FENCED = re.compile(r"```(.*?)(?:```|$)", re.S)
 
 
 @dataclass
@@ -155,7 +154,7 @@ def quotes_error(text: str) -> bool:
     """
     if _VERBATIM_ERROR.search(text) or _TOOL_FAILED.search(text):
         return True
-    return any(_ERROR_LINE.search(m.group(1)) for r in (_QUOTED, _MARKED, _QUOTE_LINE, _FENCED_OUTPUT)
+    return any(_ERROR_LINE.search(m.group(1)) for r in (_QUOTED, _MARKED, _QUOTE_LINE, _FENCED)
                for m in r.finditer(text))
 
 
