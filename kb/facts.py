@@ -62,6 +62,10 @@ _HYPERV_RE = re.compile(
     r"\bwsl ?2\b|virtual machine platform|hypervisor ?platform|\bwhpx\b|credential guard|device guard|"
     r"memory integrity|core isolation|virtuali[sz]ation[- ]based security|hypervisorlaunchtype|"
     r"gpu partitioning|\bgpu-pv?\b|"
+    # Microsoft's own tools for moving VMs onto Hyper-V, and Windows Sandbox (a Hyper-V VM): a paste about
+    # them that names VMware or VirtualBox is still theirs ("the Sandbox and VMware Workstation"). Windows
+    # Admin Center alone is not: it also manages AKS, Azure Local and Kubernetes.
+    r"\bvm[- ]?conversion\b|virtual machine converter|\bmvmc\b|\bsandbox\b|"
     # The 0x8037xxxx range is the hypervisor's and its compute service's own ("0x80370102").
     r"\b0x8037[0-9a-f]{4}\b",
     re.I,

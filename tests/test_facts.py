@@ -68,11 +68,15 @@ def test_other_hypervisors_are_noticed():
 @pytest.mark.parametrize("paste", [
     "VMware Workstation 15 VMs no longer start since I installed WSL2 on Windows 10 Pro",
     "VirtualBox is very slow after I turned on Memory integrity (core isolation)",
-    "VMware says Credential Guard is incompatible, how do I run both?"])
+    "VMware says Credential Guard is incompatible, how do I run both?",
+    "How does the Sandbox work with VMware Workstation or Oracle VirtualBox?",
+    "[VM Conversion] - Sync failed for a VMware VM with 8 thick disks",
+    "What is the future of the VM Conversion extension now that VMware ended public VDDK downloads?"])
 def test_another_hypervisor_beside_the_windows_hypervisor_is_a_hyper_v_question(paste):
-    """WSL 2, virtualization-based security and the Windows Hypervisor Platform run on Hyper-V's
-    hypervisor: a paste about VMware or VirtualBox beside one of them is not sent to that product's
-    forum."""
+    """WSL 2, virtualization-based security, the Windows Hypervisor Platform and Windows Sandbox run on
+    Hyper-V's hypervisor, and Windows Admin Center's VM Conversion moves VMware VMs onto Hyper-V: a paste
+    about VMware or VirtualBox beside one of them is not sent to that product's forum."""
+    assert not detect_facts("Windows Admin Center: AKS on Kubernetes fails to deploy").mentions_hyperv
     f = detect_facts(paste)
     assert f.other_hypervisors and f.mentions_hyperv
 
