@@ -341,6 +341,23 @@ def test_an_answer_to_a_question_that_is_not_yes_or_no_drops_the_opening_verdict
     assert asked.draft.split("\n\n")[1].startswith("Yes, but")
 
 
+def test_a_yes_comma_opening_goes_where_no_yes_or_no_was_asked(real_index):
+    """"Yes, with nested virtualization; ..." answers "can a VM run Hyper-V?", not "How do we resolve
+    this?" (blind readers marked the "Yes" a non sequitur there); the rest of the sentence is kept, and
+    a question that is a yes-or-no one keeps the verdict."""
+    from kb.compose import compose
+    from kb.facts import detect_facts
+
+    sn = real_index.corpus.snippets["vmbus-architecture-nested-virtualization"]
+    assert sn.answer.startswith("Yes, with nested virtualization")
+    for paste, yes_no, opening in [
+            ("Docker needs Hyper-V inside our Jenkins VMs on AMD Ryzen servers. How do we resolve this?", False,
+             "With nested virtualization"),
+            ("Can we run Hyper-V inside a VM on our AMD Ryzen servers?", True, "Yes, with nested virtualization")]:
+        d = compose(None, [sn], 0.7, detect_facts(paste), [], [], real_index.corpus, question=paste, yes_no=yes_no)
+        assert d.draft.split("\n\n")[1].startswith(opening), d.draft
+
+
 def _always():
     from dataclasses import replace
 
@@ -699,6 +716,28 @@ def test_a_lead_gives_the_closest_answer_whole_and_an_excerpt_stays_short(real_c
     assert " ".join(last) not in cut and cut.endswith("…")
 
 
+@pytest.mark.parametrize("sid,verdict,opening", [
+    ("vmbus-architecture-nested-virtualization", "Yes, ", "With nested virtualization"),  # "Can I run Hyper-V inside ...?"
+    ("dc-virtualization-time-sync", "Yes, ", "Stop the host from being"),
+    ("vm-generations-convert", "No, ", "The generation cannot be changed"),
+])
+def test_a_pointer_gives_its_snippet_without_the_verdict(real_corpus, sid, verdict, opening):
+    """A pointer's snippet answers another question, even under a title that is the yes-or-no question it
+    answers: "No." or "Yes, ..." there reads as the answer to the asker's own question (blind readers
+    graded such pointers wrong 9 times), so its excerpt and its lead go without it."""
+    from kb.compose import Source, compose_abstention
+    from kb.facts import detect_facts
+
+    sn = real_corpus.snippets[sid]
+    assert sn.answer.startswith(verdict)
+    q = "Our Docker build VMs on Windows Server 2022 hosts: what should we set up?"
+    for confidence in (0.2, 0.5):   # an excerpt and a lead
+        d = compose_abstention(None, confidence, None, detect_facts(q), [], [Source(sn.id, sn.title, sn.topic,
+                               "snippet", confidence)], real_corpus, question=q)
+        item = next(line for line in d.draft.splitlines() if line.startswith("- **"))
+        assert item.split("): ", 1)[-1].split("**: ", 1)[-1].startswith(opening), item
+
+
 def test_a_lead_says_what_must_hold_for_it(real_corpus):
     """Offered as a lead to check, the closest answer comes with its conditions: an AVMA lead for a
     Windows 10 VM says that AVMA holds only for Windows Server guests."""
@@ -785,8 +824,9 @@ def test_a_condition_the_question_settles_is_not_repeated(real_index):
 
 def test_a_command_the_asker_ran_and_saw_fail_is_not_proposed_again(real_index):
     # The paste shows the command the enable answer opens with, already run and failing: the draft leads
-    # with the cause of that error and its fix, gives the rest of the answer after it, and not the
-    # failed command again.
+    # with the cause of that error and its fix and gives what the answer says after it, but not the failed
+    # command again, nor the step's own follow-up ("A restart is always required"), which without the
+    # step has nothing to follow.
     from kb.answer import answer_question
 
     paste = ("PS C:\\> Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V -All\n"
@@ -797,7 +837,8 @@ def test_a_command_the_asker_ran_and_saw_fail_is_not_proposed_again(real_index):
     assert d.sources[0].id == "client-hyper-v-enable-command"
     body = d.text.split("\n\n")[1] if d.answerable else d.text.split("The closest answer I have:")[1]
     assert "until the edition is upgraded" in body and "Enable-WindowsOptionalFeature" not in body
-    assert body.lower().index("unknown feature") < body.index("A restart is always required")
+    assert "A restart is always required" not in body and "Check the result with" in body
+    assert body.lower().index("unknown feature") < body.index("Check the result with")
     # Without a failed command, or with another one failing, the answer keeps its own order.
     from kb.compose import error_first
 
