@@ -184,7 +184,7 @@ def test_the_real_report_counts_drafts_and_right_ones_at_each_confidence(capsys)
                                                         (0.2, False, False), (0.9, True, True)])]
     report = ev.summarize_real(rows)
     at = {b["at_least"]: (b["right"], b["drafts"]) for b in report["by_confidence"]}
-    assert at[0.6] == (2, 3) and at[0.65] == (1, 2) and at[0.08] == (3, 5) and at[0.7] == (1, 1)
+    assert at[0.6] == (2, 3) and at[0.65] == (1, 2) and at[0.15] == (3, 5) and at[0.7] == (1, 1)
     ev.print_real_table(report)
     assert "0.60: 2/3" in capsys.readouterr().out
 
@@ -205,7 +205,7 @@ def test_several_fold_splits_are_summed_up_with_their_range_and_pooled_answers(c
     assert (s["answered"], s["answered_wrong"]) == (4, 1) and s["confidently_wrong"] == 0.25
     assert [(r["answered"], r["answered_right"]) for r in s["per_split"]] == [(3, 2), (1, 1), (0, 0)]
     at = {b["at_least"]: (b["right"], b["drafts"]) for b in s["by_confidence"]}
-    assert at[0.6] == (3, 4) and at[0.65] == (2, 2) and at[0.08] == (3, 7)
+    assert at[0.6] == (3, 4) and at[0.65] == (2, 2) and at[0.15] == (3, 4)
     ev.print_splits_table(s)
     out = capsys.readouterr().out
     assert "split 2: 0.560" in out and "0.570 (from 0.560 to 0.580)" in out and "4 (1 wrong" in out
