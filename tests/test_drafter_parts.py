@@ -343,8 +343,9 @@ def test_an_answer_to_a_question_that_is_not_yes_or_no_drops_the_opening_verdict
 
 def test_a_yes_comma_opening_goes_where_no_yes_or_no_was_asked(real_index):
     """"Yes, with nested virtualization; ..." answers "can a VM run Hyper-V?", not "How do we resolve
-    this?" (blind readers marked the "Yes" a non sequitur there); the rest of the sentence is kept, and
-    a question that is a yes-or-no one keeps the verdict."""
+    this?" (blind readers marked the "Yes" a non sequitur there); the rest of the sentence is kept, said
+    as what it is a condition for ("It works with ..."), and a question that is a yes-or-no one keeps the
+    verdict."""
     from kb.compose import compose
     from kb.facts import detect_facts
 
@@ -352,7 +353,7 @@ def test_a_yes_comma_opening_goes_where_no_yes_or_no_was_asked(real_index):
     assert sn.answer.startswith("Yes, with nested virtualization")
     for paste, yes_no, opening in [
             ("Docker needs Hyper-V inside our Jenkins VMs on AMD Ryzen servers. How do we resolve this?", False,
-             "With nested virtualization"),
+             "It works with nested virtualization"),
             ("Can we run Hyper-V inside a VM on our AMD Ryzen servers?", True, "Yes, with nested virtualization")]:
         d = compose(None, [sn], 0.7, detect_facts(paste), [], [], real_index.corpus, question=paste, yes_no=yes_no)
         assert d.draft.split("\n\n")[1].startswith(opening), d.draft
@@ -717,7 +718,7 @@ def test_a_lead_gives_the_closest_answer_whole_and_an_excerpt_stays_short(real_c
 
 
 @pytest.mark.parametrize("sid,verdict,opening", [
-    ("vmbus-architecture-nested-virtualization", "Yes, ", "With nested virtualization"),  # "Can I run Hyper-V inside ...?"
+    ("vmbus-architecture-nested-virtualization", "Yes, ", "With nested virtualization"),  # "Can I run ...?"
     ("dc-virtualization-time-sync", "Yes, ", "Stop the host from being"),
     ("vm-generations-convert", "No, ", "The generation cannot be changed"),
 ])
