@@ -103,6 +103,21 @@ SERVER_BUILDS = {"7601": "Windows Server 2008 R2", "9200": "Windows Server 2012"
                  "14393": "Windows Server 2016", "17763": "Windows Server 2019", "20348": "Windows Server 2022",
                  "26100": "Windows Server 2025"}
 _BUILD_RE = re.compile(r"(?:\b(?:6\.[123]|10\.0)\.|\bbuild\s*)(\d{4,5})\b", re.I)
+# A client build where the text says no server: Windows 10 from 10240 (1507) to 19045 (22H2), Windows 11
+# from 22000 (21H2). As bug templates write it too ("Host OS: 19041"), but not a guest's ("Guest OS: 19041"),
+# and not a build that a Windows Server release shares (14393, 17763, 26100: "10.0.17763" may be either).
+_CLIENT_BUILD_RE = re.compile(r"(?:\b10\.0\.|\bbuild\s*|(?<!guest )\bOS(?: build| version)?\s*:\s*)(\d{5})\b", re.I)
+
+
+def _client_of_build(build: str) -> str | None:
+    if build in SERVER_BUILDS:
+        return None
+    n = int(build)
+    if 10240 <= n <= 19045:
+        return "Windows 10"
+    if 22000 <= n <= 26200:
+        return "Windows 11"
+    return None
 _YEARS = {"8": "2008", "08": "2008", "12": "2012", "16": "2016", "19": "2019", "22": "2022", "25": "2025"}
 
 
@@ -154,6 +169,11 @@ def find_versions(text: str) -> list[str]:
         for m in _BUILD_RE.finditer(text):
             if m.group(1) in SERVER_BUILDS:
                 add(SERVER_BUILDS[m.group(1)])
+    else:
+        for m in _CLIENT_BUILD_RE.finditer(text):
+            client = _client_of_build(m.group(1))
+            if client:
+                add(client)
     for m in re.finditer(r"\b(?:w|win\s*|windows\s*)(8|10|11)\b(?!\s*(?:server|r2))", text, re.IGNORECASE):
         add(f"Windows {m.group(1)}")
     return found

@@ -21,6 +21,12 @@ from kb.versions import expand_applies_to, find_versions, normalize_version
     ("Can we upgrade from 2012r2 to 2022 without intermediate steps?", ["Windows Server 2012 R2", "Windows Server 2022"]),
     ("Host OS: Hyper-V server (headless) 10.0.17763 N/A Build 17763", ["Windows Server 2019"]),
     ("Windows 10 build 17763", ["Windows 10"]),       # the client shares the server's build number
+    ("Host OS: 19041\nGuest OS: 17763", ["Windows 10"]),   # a client build where no server is named
+    ("Microsoft Windows [Version 10.0.22631.2861]", ["Windows 11"]),
+    ("Guest OS: 19041", []),                           # a guest's build says nothing of the host
+    ("Windows Version: 10.0.17763", []),               # Windows 10 1809 or Windows Server 2019
+    ("Build 20348 on our server", ["Windows Server 2022"]),
+    ("ticket 19041 was closed", []),
     ("In 2019 we bought two servers", []),
     ("I am running w10 on host and vm", ["Windows 10"]),   # forum shorthand for the client
     ("W11 Pro laptop", ["Windows 11"]),
