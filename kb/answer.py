@@ -161,7 +161,8 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
         needs = deciding + (["os_version"] if version_matters and a.focus.reports_failure else [])
         nearest = _sources(a, used, corpus, False, _probability_at(ranker, NEAREST_MIN))
         return compose_abstention(question_id, confidence, reason, a.facts, needs, nearest,
-                                  corpus, base_url, best.snippet.topic, detected, focus, a.focus.text, ask_error)
+                                  corpus, base_url, best.snippet.topic, detected, focus, a.focus.text, ask_error,
+                                  a.question)
     used = [best]
     threshold_p = _probability_at(ranker, ranker.threshold)
     second = _second(a, threshold_p)

@@ -30,7 +30,10 @@ GIST_FROM = 0.15
 # the candidates, with their scores, for the helper (the web page shows them beside the draft). The first
 # candidate is right for 44 of 515 cross-validated real drafts under 0.15 (9%; 9 of 225 under 0.08). It
 # was 0.08: blind paired reads of 48 drafts at 0.08-0.15 with and without the pointer preferred them
-# without 35 times to 13 (with it: 7 useful, 39 weak, 2 wrong; without: 48 honest abstentions).
+# without 35 times to 13 (with it: 7 useful, 39 weak, 2 wrong; without: 48 honest abstentions). At 0.25
+# it would drop 176 pointers of which 38 are right: of 48 read in pairs at 0.15-0.25, the version without
+# was preferred only 26 times to 20, and 17 of the 48 pointers were useful (9 of them right by the labels),
+# so the threshold stays.
 NAME_FROM = 0.15
 # ...and from this confidence the abstention offers it as a lead to check: below it, blind readers took
 # the lead for an answer and judged it wrong when it was off (2 of 13 drafts at 0.25-0.35, 0 of 7 above).
@@ -417,6 +420,45 @@ def error_first(answer: str, failed: dict[str, str] | None) -> str:
     return " ".join([sentences[i]] + rest)
 
 
+QUOTE_MIN = 12    # characters of a quoted output line or message that the paste must contain verbatim
+_QUOTED = re.compile(r'"([^"]{%d,})"' % QUOTE_MIN)
+# What the asker saw reads as output ("Enabled In Firmware: No") or a message ("A hypervisor has been
+# detected"); a quoted setting or template name ("Microsoft UEFI Certificate Authority") is what they chose,
+# and the sentence naming it is the step they have already taken, not their case.
+_SEEN = re.compile(r":|\b(?:is|are|was|were|has|have|been|cannot|could|failed|not|no)\b", re.I)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def quote_first(answer: str, paste: str) -> str:
+    """The answer from its first sentence that quotes what the paste shows (an output line or a message
+    the answer tells the asker to look for: "Enabled In Firmware: No"), when the sentences before it
+    quote nothing the paste has: those are the check the asker has already run, and the quoted case is
+    theirs. Unchanged otherwise, and for an answer with lists or code blocks.
+
+    >>> a = 'Run `systeminfo` and read its last block. "Enabled In Firmware: No" is fixed in the firmware setup.'
+    >>> quote_first(a, "systeminfo says Virtualization Enabled In Firmware: No")
+    '"Enabled In Firmware: No" is fixed in the firmware setup.'
+    >>> quote_first(a, "Hyper-V will not install") == a
+    True
+    >>> b = 'Generation 2 defaults to another template. Set it to "Microsoft UEFI Certificate Authority" then.'
+    >>> quote_first(b, "Debian VM, template Microsoft UEFI Certificate Authority, will not boot") == b
+    True
+    """
+    if not paste or '"' not in answer or has_blocks(answer):
+        return answer
+    shown = _squash(paste)
+    sentences = SENTENCE_BREAK.split(answer.strip())
+
+    def quotes_paste(sentence: str) -> bool:
+        return any(_SEEN.search(q) and _squash(q).rstrip(".") in shown for q in _QUOTED.findall(sentence))
+
+    i = next((i for i, x in enumerate(sentences) if quotes_paste(x)), 0)
+    return " ".join(sentences[i:]) if i > 0 else answer
+
+
 def _clarifying(needs: list[str], facts: Facts, snippets=()) -> list[str]:
     """What to ask: the deciding facts the paste does not give; the version question in a PC's terms
     when every answer given holds only on Windows 10 or 11."""
@@ -446,7 +488,8 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
         return for_versions(without_asides(unwrap(sn.answer), sn.asides, asked), facts.os_versions)
 
     answer = focused(best)
-    md: list[str] = ["Hi,", "", prose(error_first(answer if yes_no else drop_verdict(answer), failed))]
+    md: list[str] = ["Hi,", "", prose(quote_first(error_first(answer if yes_no else drop_verdict(answer), failed),
+                                                  paste))]
     for extra in snippets[1:]:
         md += ["", f"**On your other question ({extra.title.rstrip('?')}):** " + prose(focused(extra))]
     conditions = unstated(best.conditions, paste or question, facts)
@@ -472,9 +515,10 @@ def compose(question_id: str | None, snippets: list[Snippet], confidence: float,
 def compose_abstention(question_id: str | None, confidence: float, reason: str | None, facts: Facts,
                        needs: list[str], sources: list[Source], corpus: Corpus, base_url: str = "",
                        topic: str | None = None, detected: dict | None = None, focus: dict | None = None,
-                       question: str = "", ask_error: bool = False) -> Draft:
+                       question: str = "", ask_error: bool = False, paste: str = "") -> Draft:
     """The honest draft: no confident answer, the closest articles, and what would decide it.
-    ``ask_error``: ask for the exact error text (decided by :func:`kb.answer.decide`)."""
+    ``ask_error``: ask for the exact error text (decided by :func:`kb.answer.decide`); ``paste``: the
+    whole cleaned question (``question`` is its focus)."""
     why = f" ({reason})" if reason else ""
     other_product = bool(facts.other_hypervisors) and not facts.mentions_hyperv
     seen: list[str] = []
@@ -528,7 +572,7 @@ def compose_abstention(question_id: str | None, confidence: float, reason: str |
                     # times), while an excerpt's few sentences go to the answer itself (preferred 12 to 3).
                     answer = unwrap(sn.answer) if lead else without_asides(unwrap(sn.answer), sn.asides, question)
                     answer = for_versions(answer, facts.os_versions)
-                    opening = gist(error_first(answer, (focus or {}).get("failed")),
+                    opening = gist(quote_first(error_first(answer, (focus or {}).get("failed")), paste),
                                    LEAD_CHARS if lead else GIST_CHARS, question=question)
                     item += ": " + corpus.glossary.spell_out(public_ids(opening, corpus, base_url), spelled)
                 md.append(item)

@@ -848,6 +848,27 @@ def test_a_command_the_asker_ran_and_saw_fail_is_not_proposed_again(real_index):
     assert error_first(answer, {"Set-VMProcessor": "Feature name Microsoft-Hyper-V is unknown."}) == answer
 
 
+def test_a_check_whose_output_the_paste_shows_is_not_proposed_again(real_index):
+    """The systeminfo answer opens with how to run the check; a paste that shows its output ("Enabled In
+    Firmware: No") gets the sentence about that line first and not the check again, in an answer and in
+    a lead alike. A paste without the output gets the answer as it is."""
+    from kb.compose import Source, compose, compose_abstention, quote_first
+    from kb.facts import detect_facts
+
+    sn = real_index.corpus.snippets["client-hyper-v-systeminfo-check"]
+    assert sn.answer.startswith("Run `systeminfo`")
+    paste = ("Docker cannot enable Hyper-V. systeminfo shows:\nHyper-V Requirements: VM Monitor Mode Extensions: Yes\n"
+             "  Virtualization Enabled In Firmware: No\nWhat should I do?")
+    d = compose(None, [sn], 0.7, detect_facts(paste), [], [], real_index.corpus, question=paste, paste=paste)
+    body = d.draft.split("\n\n")[1]
+    assert body.startswith('"Enabled In Firmware: No" is fixed in the firmware setup') and "Run `systeminfo`" not in body
+    src = [Source(sn.id, sn.title, sn.topic, "snippet", 0.5, None, None)]
+    lead = compose_abstention(None, 0.5, None, detect_facts(paste), [], src, real_index.corpus,
+                              question="What should I do?", paste=paste)
+    assert '**: "Enabled In Firmware: No" is fixed' in lead.draft and "Run `systeminfo`" not in lead.draft
+    assert quote_first(sn.answer, "Can this PC run Hyper-V? How do I check?") == sn.answer
+
+
 @pytest.mark.parametrize("paste,kept", [
     ("Oracle Linux 7 gen 2 VM on Windows 10 Pro 1809 hangs at the UEFI screen, image not signed", False),
     ("Oracle Linux 7 gen 2 VM on a Windows Server 2012 R2 host hangs at the UEFI screen, image not signed", True),
