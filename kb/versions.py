@@ -103,13 +103,15 @@ SERVER_BUILDS = {"7601": "Windows Server 2008 R2", "9200": "Windows Server 2012"
                  "14393": "Windows Server 2016", "17763": "Windows Server 2019", "20348": "Windows Server 2022",
                  "26100": "Windows Server 2025"}
 _BUILD_RE = re.compile(r"(?:\b(?:6\.[123]|10\.0)\.|\bbuild\s*)(\d{4,5})\b", re.I)
-# A client build where the text says no server: Windows 10 from 10240 (1507) to 19045 (22H2), Windows 11
-# from 22000 (21H2). As bug templates write it too ("Host OS: 19041"), but not a guest's ("Guest OS: 19041"),
-# and not a build that a Windows Server release shares (14393, 17763, 26100: "10.0.17763" may be either).
+# A client build where the text names no server, written as winver prints it ("10.0.22631"), as "build
+# 19041", or as bug-report templates do ("Host OS: 19041"); not a guest's ("Guest OS: 19041").
 _CLIENT_BUILD_RE = re.compile(r"(?:\b10\.0\.|\bbuild\s*|(?<!guest )\bOS(?: build| version)?\s*:\s*)(\d{5})\b", re.I)
+_YEARS = {"8": "2008", "08": "2008", "12": "2012", "16": "2016", "19": "2019", "22": "2022", "25": "2025"}
 
 
 def _client_of_build(build: str) -> str | None:
+    """Windows 10 for builds 10240 (1507) to 19045 (22H2), Windows 11 from 22000 (21H2); ``None`` for a
+    build a Windows Server release shares (14393, 17763, 26100: "10.0.17763" may be either)."""
     if build in SERVER_BUILDS:
         return None
     n = int(build)
@@ -118,7 +120,6 @@ def _client_of_build(build: str) -> str | None:
     if 22000 <= n <= 26200:
         return "Windows 11"
     return None
-_YEARS = {"8": "2008", "08": "2008", "12": "2012", "16": "2016", "19": "2019", "22": "2022", "25": "2025"}
 
 
 def _year(token: str) -> str | None:
@@ -134,7 +135,8 @@ def find_versions(text: str) -> list[str]:
     """Find Windows Server / Hyper-V Server versions written any common way, in order of appearance.
 
     A bare year counts only with a server-ish prefix or an R2 suffix or when written as a
-    server shorthand (``2k8r2``, ``W2K12``); "Windows 10" style client names are matched too.
+    server shorthand (``2k8r2``, ``W2K12``); "Windows 10" style client names are matched too, and so
+    are build numbers: a server's where the text says server, a client's where it does not.
     """
     found: list[str] = []
     last_end = -1
