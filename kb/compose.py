@@ -429,7 +429,7 @@ _SEEN = re.compile(r":|\b(?:is|are|was|were|has|have|been|cannot|could|failed|no
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return " ".join(text.split()).lower()
 
 
 def quote_first(answer: str, paste: str) -> str:

@@ -97,21 +97,21 @@ _VERSION_RE = re.compile(
 _CONTEXT = r"(server|hyper-?v|ws|hosts?|clusters?|nodes?|windows|datacenter|standard|core|boxe?s?)\b"
 # A bare year right after a version, joined by "to", "and", "or", "/" ("from 2012r2 to 2022").
 _LIST_JOIN = re.compile(r"\s*(?:,|/|->|to|and|or|vs\.?|then)\s*$", re.I)
-# Windows Server builds as winver or systeminfo print them (10.0.17763, "Build 20348"); a client
-# shares the build, so they count only where the text says server.
+# Windows Server builds; a client shares them, so they count only where the text says server.
 SERVER_BUILDS = {"7601": "Windows Server 2008 R2", "9200": "Windows Server 2012", "9600": "Windows Server 2012 R2",
                  "14393": "Windows Server 2016", "17763": "Windows Server 2019", "20348": "Windows Server 2022",
                  "26100": "Windows Server 2025"}
-_BUILD_RE = re.compile(r"(?:\b(?:6\.[123]|10\.0)\.|\bbuild\s*)(\d{4,5})\b", re.I)
-# A client build where the text names no server, written as winver prints it ("10.0.22631"), as "build
-# 19041", or as bug-report templates do ("Host OS: 19041"); not a guest's ("Guest OS: 19041").
-_CLIENT_BUILD_RE = re.compile(r"(?:\b10\.0\.|\bbuild\s*|(?<!guest )\bOS(?: build| version)?\s*:\s*)(\d{5})\b", re.I)
+# Builds as winver or systeminfo print them ("10.0.17763"), as "Build 20348", or as bug-report templates
+# write them ("Host OS: 19041"; not a guest's, "Guest OS: 19041").
+_BUILD_RE = re.compile(r"(?:\b(?:6\.[123]|10\.0)\.|\bbuild\s*|(?<!guest )\bOS(?: build| version)?\s*:\s*)(\d{4,5})\b",
+                       re.I)
 _YEARS = {"8": "2008", "08": "2008", "12": "2012", "16": "2016", "19": "2019", "22": "2022", "25": "2025"}
 
 
 def _client_of_build(build: str) -> str | None:
-    """Windows 10 for builds 10240 (1507) to 19045 (22H2), Windows 11 from 22000 (21H2); ``None`` for a
-    build a Windows Server release shares (14393, 17763, 26100: "10.0.17763" may be either)."""
+    """The client a build names where the text names no server: Windows 10 for builds 10240 (1507) to
+    19045 (22H2), Windows 11 from 22000 (21H2); ``None`` for a build a Windows Server release shares
+    (14393, 17763, 26100: "10.0.17763" may be either)."""
     if build in SERVER_BUILDS:
         return None
     n = int(build)
@@ -167,15 +167,11 @@ def find_versions(text: str) -> list[str]:
         if name in ALL_VERSIONS:
             add(name)
             last_end = m.end()
-    if re.search(r"\bserver\b", text, re.I):
-        for m in _BUILD_RE.finditer(text):
-            if m.group(1) in SERVER_BUILDS:
-                add(SERVER_BUILDS[m.group(1)])
-    else:
-        for m in _CLIENT_BUILD_RE.finditer(text):
-            client = _client_of_build(m.group(1))
-            if client:
-                add(client)
+    server = re.search(r"\bserver\b", text, re.I)
+    for m in _BUILD_RE.finditer(text):
+        name = SERVER_BUILDS.get(m.group(1)) if server else _client_of_build(m.group(1))
+        if name:
+            add(name)
     for m in re.finditer(r"\b(?:w|win\s*|windows\s*)(8|10|11)\b(?!\s*(?:server|r2))", text, re.IGNORECASE):
         add(f"Windows {m.group(1)}")
     return found
