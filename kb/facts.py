@@ -326,21 +326,29 @@ def strip_html(text: str) -> str:
 
 
 def clean_question(text: str) -> str:
-    """Drop greetings, sign-offs and signatures, quoted replies and HTML; keep errors, IDs and versions."""
+    """Drop greetings, sign-offs and signatures, quoted replies and HTML; keep errors, IDs and versions.
+
+    A quoted reply opens with its header ("On Tue, Bob wrote:", "-----Original Message-----"), marked
+    with ">" or not. Other lines marked with ">" are Markdown blockquotes, and in a forum or GitHub paste
+    they hold what the asker is showing: the error a tool printed, the documentation sentence they
+    question. They stay, marker and all (:mod:`kb.focus` reads a quoted line as a quoted message).
+    """
     text = strip_html(normalize(text))
     lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     kept: list[str] = []
-    in_quote = False
+    # In a quoted reply: ">" when its header was marked (the reply ends at the first unmarked line),
+    # "head" when it was not (the reply ends at a blank line).
+    reply = ""
     for ln in lines:
-        if _QUOTE_HEAD.match(ln):
-            in_quote = True
+        marked = ln.lstrip().startswith(">")
+        if _QUOTE_HEAD.match(ln.lstrip(" \t>") if marked else ln):
+            reply = ">" if marked else "head"
             continue
-        if ln.lstrip().startswith(">"):
-            continue
-        if in_quote and not ln.strip():
-            in_quote = False
-            continue
-        if in_quote:
+        if reply == ">" and not marked:
+            reply = ""
+        if reply:
+            if not ln.strip():
+                reply = ""
             continue
         kept.append(ln)
     # Greeting at the top: "Hi all," alone on a line, or at the start of the first line.

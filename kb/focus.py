@@ -184,8 +184,8 @@ def is_yes_no(sentence: str) -> bool:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences and lines of a paste, stripped, without empty ones."""
-    return [s.strip(" -*\t") for s in _SENTENCE_END.split(text) if s and s.strip(" -*\t")]
+    """Sentences and lines of a paste, stripped (of list and blockquote markers too), without empty ones."""
+    return [s.strip(" -*>\t") for s in _SENTENCE_END.split(text) if s and s.strip(" -*>\t")]
 
 
 def is_ask(sentence: str) -> bool:

@@ -109,6 +109,31 @@ Senior Sysadmin | Contoso
     assert "Dave" not in cleaned and "Thanks" not in cleaned and "Hello" not in cleaned
 
 
+def test_a_markdown_blockquote_is_what_the_asker_shows_and_stays():
+    # A GitHub or forum paste quotes the tool's output with ">": that is the error, not an old reply.
+    paste = ("Import fails with vagrant:\n\n> Error Code: 32784\n> Cause: VM version is unsupported\n\n"
+             "Is any way to deal with that?")
+    cleaned = clean_question(paste)
+    assert "Error Code: 32784" in cleaned and "VM version is unsupported" in cleaned
+    assert detect_facts(cleaned).has("error_code")
+    from kb.focus import find_focus
+
+    focus = find_focus(cleaned)
+    assert not focus.wants_error_text(cleaned)
+    assert "Error Code: 32784" in focus.errors   # its sentences lose the marker
+
+
+@pytest.mark.parametrize("paste", [
+    "Backups fail.\n> On Tue, Jan 3, Bob wrote:\n> did you reboot?\nYes, twice.\n\nAny ideas?",
+    "Backups fail.\nOn Tue, Jan 3, Bob wrote:\n> did you reboot?\n> Bob\n\nYes, twice. Any ideas?",
+    "Backups fail.\n-----Original Message-----\nFrom: Bob\ndid you reboot?\n\nYes, twice. Any ideas?",
+])
+def test_a_quoted_reply_goes_and_what_follows_it_stays(paste):
+    cleaned = clean_question(paste)
+    assert "reboot" not in cleaned and "Bob" not in cleaned
+    assert cleaned.startswith("Backups fail.") and "Yes, twice." in cleaned and "Any ideas?" in cleaned
+
+
 def test_cleaning_html():
     cleaned = clean_question("<html><head><style>p{}</style></head><body><p>Hi,</p><p>My <b>VM</b> &amp; host</p>"
                              "<script>alert(1)</script><blockquote>old reply</blockquote></body></html>")
