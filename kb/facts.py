@@ -141,12 +141,14 @@ _ERROR_CODE_RE = re.compile(r"\b0x[0-9a-f]{6,8}\b", re.I)
 _EVENT_RE = re.compile(r"\bevent\s*(?:id)?\s*[:#]?\s*(\d{2,5})\b", re.I)
 _ERROR_TEXT_RE = re.compile(
     r"error[:\s]+[\"'“`]|failed with|failed while|the operation failed|error message|\berror code|"
-    r"\b(?:following|this|the same) error\b|\berror (?:occurs|occurred|appears|says|shows|reads)\b|"
+    r"\b(?:following|this|the same|below|above) error\b|\berror (?:occurs|occurred|appears|says|shows|reads)\b|"
+    r"\berror (?:is|was)\s*:|"
     # (A bounded name: "\w+Exception" backtracks over every start of a long run of letters, 4 s for 20,000 of them.)
     r"\b\w{1,100}Exception\b|\berror:\s*\n|\berror:[ \t]*[\w'\"“`]|"
     # "this is the error (that) I am getting" introduces the message; Hyper-V's own start-failure texts.
     r"\b(?:the|this|following) error (?:that |which )?(?:i|we) (?:am |are |'m |'re )?(?:get|getting|got|see|seeing)\b|"
-    r"failed to start the virtual machine\b|because one of the hyper-v components is not running", re.I)
+    r"failed to start the virtual machine\b|because one of the hyper-v components is not running|"
+    r"\bcould not be started because\b", re.I)
 _CPU_VENDOR_RE = {"Intel": re.compile(r"\bintel\b|\bxeon\b|core i[3579]", re.I),
                   "AMD": re.compile(r"\bamd\b|\bepyc\b|opteron|ryzen|threadripper", re.I)}
 _CPU_MODEL_RE = re.compile(

@@ -42,7 +42,8 @@ _OPERATION_FAILS = re.compile(r"\b(?:fails?|failed|failing|errors?|crash\w*|bsod
 _HYPOTHETICAL = re.compile(r"\W*(?:\w+\W+){0,2}?(?:if|in case|suppose|assuming|what if)\s+(?!(?:i|we)\b|i'|we')", re.I)
 # A paste longer than this usually carries its output and logs: asking for "the exact error" is noise.
 TERSE_PASTE = 800
-_QUOTED = re.compile(r"[\"“']([^\"”'\n]{12,300})[\"”']")
+# (An apostrophe inside a word, as in "can't allocate initrd", neither opens nor ends a quote.)
+_QUOTED = re.compile(r"(?<!\w)[\"“']((?:[^\"”'\n]|(?<=\w)'(?=\w)){12,300})[\"”'](?!\w)")
 # ...or set off as Markdown does it: in backticks or emphasis ("_launch failed: Could not find the default
 # switch_"), on a quoted line ("> The host cannot attest ..."), or in a fenced block of program output;
 # or printed by a tool as "launch failed: <message>".
@@ -150,6 +151,8 @@ def quotes_error(text: str) -> bool:
     >>> quotes_error("3. Get error _launch failed: Could not find the default switch_"), quotes_error("> The host cannot attest because VSM is off")
     (True, True)
     >>> quotes_error("launch failed: Remote \\"\\" is unknown or unreachable."), quotes_error("I use `hv_utils` and it fails")
+    (True, False)
+    >>> quotes_error("Ubuntu stops with \\"can't allocate initrd\\" at boot"), quotes_error("It's the host's NIC, can't say 'why'")
     (True, False)
     """
     if _VERBATIM_ERROR.search(text) or _TOOL_FAILED.search(text):

@@ -179,7 +179,13 @@ def test_kubernetes_is_named_as_another_platform():
     ("While start Docker Desktop I get error: Failed to start the virtual machine 'DockerDesktopVM'", True),
     ("Hyper-V is enabled in the VM. This is the error that I am getting\n_Unable to start: 'MobyLinuxVM' "
      "failed to start.", True),
+    ("During the validation i receive the below error\nRequest processing failed due to reason: the namespace is "
+     "invalid", True),
+    ("I can connect to it. The error is:\nThere was an error listing VMs: Permission denied", True),
+    ("Docker in a 2019 VM gets a error hcsshim::CreateComputeSystem: The virtual machine could not be started "
+     "because a required feature is not installed.", True),
     ("I get an error when I start the VM since the update", False),
+    ("The error was the same as yesterday and it still fails", False),
     ("Is there an error if I leave the host without a witness?", False),
     ("Which errors can a two node cluster hit when the witness is lost?", False),
 ])
