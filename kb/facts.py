@@ -168,11 +168,17 @@ _DISK_RE = re.compile(r"\b(?:cop(?:y|ied|ying)|clon(?:e|ed|ing)|convert(?:ed|ing
 # ("integration services are running in the VM") does not count, so the feature words exclude bare Hyper-V.
 _NESTED_FEATURE = (r"(?:docker(?: desktop)?|wsl ?2?|windows sandbox|minikube|android emulator|hyper-?v (?:role|feature)|"
                    r"(?:enabled?|install(?:ed)?) hyper-?v|hyper-?v is (?:enabled|installed))")
-_A_VM = (r"(?:(?:a|an|my|the|our|this) )?(?:(?:windows(?: server)?(?: \d+(?: r2)?)?|azure|aws|ec2|cloud|vmware|esxi|"
-         r"virtualbox|proxmox|kvm|nested|virtuali[sz]ed) ){0,3}(?:vm|virtual machine)\b")
+# A VM, named by what runs it or what it runs: "a Win10 VirtualBox VM", "a Hyper-V VM".
+_A_VM = (r"(?:(?:a|an|my|the|our|this) )?(?:(?:(?:windows|win)(?: server)? ?(?:\d+(?: r2)?)?|azure|aws|ec2|cloud|"
+         r"vmware|esxi|virtualbox|proxmox|kvm|hyper-?v|nested|virtuali[sz]ed|guest|enterprise|pro) ){0,4}"
+         r"(?:vm|virtual machine)\b")
 _HOST_VM_RE = re.compile(
     r"\bnested (?:virtuali[sz]ation|hyper-?v|vms?|hypervisor)\b|"
     r"\b" + _NESTED_FEATURE + r"\b[^.,;\n?!-]{0,30}?\b(?:in|inside|within|on|into) " + _A_VM + r"|"
+    # ...or the VM first: "Windows Server 2019 Hyper-V VM has Docker installed".
+    r"\b(?:vm|virtual machine) (?:has|with|running|runs) " + _NESTED_FEATURE + r"\b|"
+    # An EC2 instance is a VM (a .metal one is not): what a paste runs on one runs in a guest.
+    r"\bon [*_]{0,2}(?:an? |the |my |our )?(?:aws |amazon )?ec2 (?![\w.-]*metal)(?:[\w.-]+ )?instances?\b|"
     r"\brunning inside a virtuali[sz]ed windows\b[^\n]{0,60}:\s*yes\b", re.I)
 _SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
 _NETWORK_RE = re.compile(r"\bvlan|virtual switch|vswitch|external switch|\bteam(?:ing)?\b|\bnic\b|\bvmq\b", re.I)

@@ -42,9 +42,22 @@ def test_an_intel_only_question_contradicts_the_intel_to_amd_answer():
     "Start VM, start WSL - network works in VM, not in WSL",
     "Docker Desktop on my Windows 11 laptop fails to start the VM",
     "two-node S2D cluster with nested resiliency",
+    "I enabled Hyper-V on the host and the guest VM will not boot",
+    "WSL 2 on Windows Server 2022 running on an EC2 i3.metal instance",      # a bare-metal instance
+    "EC2 import_instance cannot import a VMware VM into EC2",                # no Windows running on it
 ])
 def test_host_kind_is_vm_only_when_the_hypervisor_runs_inside_a_vm(question):
     assert "host" not in known_facts(detect_facts(question))
+
+
+@pytest.mark.parametrize("question", [
+    "Error 0x80370102 when running WSL2 in a Win10 VirtualBox VM (macOS Host)",
+    "Docker Desktop inside a Hyper-V VM does not start",
+    "Windows server 2019 enterprise Hyperv vm has docker installed and gets an error",
+    "Windows Server 2022 with containers on **AWS EC2 i3 instance**, installed WSL with wsl --install",
+])
+def test_a_windows_that_is_itself_a_vm_is_told_in_more_ways(question):
+    assert known_facts(detect_facts(question)).get("host") == "vm"
 
 
 def test_docker_in_a_vm_does_not_get_the_firmware_answer(real_corpus):
