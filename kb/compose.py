@@ -211,10 +211,12 @@ def unstated(conditions, text: str, facts: Facts) -> list[str]:
 
 
 # Opening verdicts that answer a yes-or-no question and nothing else ("Yes:", "Not by default.", "Very
-# likely."); what follows them stands on its own.
+# likely.", "Usually no."); what follows them stands on its own.
 _VERDICT = re.compile(r"^(?:(?:Yes|No|Partly|Mostly (?:yes|no)|Not necessarily|Not safely|Not by default|No to both|"
-                      r"Very likely(?:, yes)?|Yes, that is by design|Sometimes, but do not build on it)\.\s+|"
-                      r"(?:Yes|No|Probably yes):\s+)(?=\S)")
+                      r"No to all three|Very likely(?:, yes)?|Yes, that is by design|Sometimes, but do not build on it|"
+                      r"Usually (?:no|not)|Rarely|Largely, yes|Not quite|Not cleanly|Not directly|Not in a supported way|"
+                      r"Possible, but not recommended|Not Standard)\.\s+|"
+                      r"(?:Yes|No|Probably yes|Usually not|Not directly):\s+)(?=\S)")
 # "Yes, ..." (and "Yes, but ...", "Yes, and ..."): the rest of the sentence is kept ("Yes, stop the host
 # from being ..." -> "Stop the host from being ..."), unless it is a word or two ("Yes, online."), which
 # then goes with it. Blind readers marked a "Yes, ..." opening a non sequitur in a draft for "How do we
@@ -251,6 +253,8 @@ def drop_verdict(answer: str, pointer: bool = False) -> str:
     ('It works as long as the CPUs match.', 'It works, but offline and as a copy.')
     >>> drop_verdict("Yes, as long as the CPUs match.", pointer=True), drop_verdict("No, do not.", pointer=True)
     ('As long as the CPUs match.', 'Do not.')
+    >>> drop_verdict("Usually no. LIS is built into the kernel."), drop_verdict("Not directly: extract the VMDK.")
+    ('LIS is built into the kernel.', 'Extract the VMDK.')
     """
     m = _VERDICT.match(answer) or _YES_COMMA.match(answer) or (_NO_COMMA.match(answer) if pointer else None)
     if not m:
