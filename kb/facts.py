@@ -319,7 +319,8 @@ _GREETING = re.compile(r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|even
                        re.I)
 _SIGNOFF = re.compile(r"^\s*(?:thanks?|thank you|thx|tia|cheers|regards|best regards|kind regards|br|"
                       r"many thanks|much appreciated|sincerely|--+)\b[^\n]{0,60}$", re.I)
-_QUOTE_HEAD = re.compile(r"^\s*(?:on .{5,80} wrote:|-{2,}\s*original message\s*-{2,}|from: .+|"
+# ("From: <sender>" opens a mail reply; "From: https://..." names where a quoted passage comes from.)
+_QUOTE_HEAD = re.compile(r"^\s*(?:on .{5,80} wrote:|-{2,}\s*original message\s*-{2,}|from: (?!.*\bhttps?://).+|"
                          r"quote:?|\[quote[^\]]*\])\s*$", re.I)
 
 

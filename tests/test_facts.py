@@ -123,10 +123,18 @@ def test_a_markdown_blockquote_is_what_the_asker_shows_and_stays():
     assert "Error Code: 32784" in focus.errors   # its sentences lose the marker
 
 
+def test_a_from_line_naming_a_web_page_is_not_a_mail_reply():
+    paste = ("ReFS on CSV\nFrom: https://www.itprotoday.com/ntfs-or-refs-cluster-shared-volumes\n"
+             "\"ReFS CSVs always run in file system redirection mode\"\nDoes this still count?")
+    cleaned = clean_question(paste)
+    assert "always run in file system redirection mode" in cleaned and "Does this still count?" in cleaned
+
+
 @pytest.mark.parametrize("paste", [
     "Backups fail.\n> On Tue, Jan 3, Bob wrote:\n> did you reboot?\nYes, twice.\n\nAny ideas?",
     "Backups fail.\nOn Tue, Jan 3, Bob wrote:\n> did you reboot?\n> Bob\n\nYes, twice. Any ideas?",
     "Backups fail.\n-----Original Message-----\nFrom: Bob\ndid you reboot?\n\nYes, twice. Any ideas?",
+    "Backups fail.\nFrom: Bob <bob@contoso.com>\nSent: Monday\ndid you reboot?\n\nYes, twice. Any ideas?",
 ])
 def test_a_quoted_reply_goes_and_what_follows_it_stays(paste):
     cleaned = clean_question(paste)
