@@ -276,7 +276,9 @@ DRAFT_CASES = [
     pytest.param("q" * MAX_QUESTION_CHARS, Draft, "", id="exactly-at-cap"),
     pytest.param("q" * (MAX_QUESTION_CHARS + 1), InputTooLargeError, "20,001", id="one-over-cap"),
     pytest.param("Hi all,\n\nThanks in advance,\nBob", QueryError, "empty", id="greeting-and-signoff-only"),
-    pytest.param("> quoted line\n> another", QueryError, "empty", id="quoted-reply-only"),
+    pytest.param("> On Tue, Jan 3, Bob wrote:\n> quoted line\n> another", QueryError, "empty", id="quoted-reply-only"),
+    # A paste that is only a Markdown blockquote is what the asker shows (an error), not an old reply.
+    pytest.param("> Start-VM : 'web01' failed to start. The hypervisor is not running.", Draft, "", id="blockquote-only"),
     pytest.param("<script>alert(1)</script>", QueryError, "empty", id="html-script-only"),
     pytest.param("😀🔥💥" * 30, Draft, "could not find a confident answer", id="only-emoji"),
     pytest.param("مرحبا، هل أحتاج إلى شاهد لمجموعة من عقدتين؟", Draft, "", id="right-to-left"),
