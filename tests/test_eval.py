@@ -70,8 +70,11 @@ PINNED = {
 # shipped model, which had not seen them, put gold first for 1 of the 7) and so reshuffled every fold:
 # on, hit@1 0.582 -> 0.548 (four splits 0.567 -> 0.549), hit@3 0.753, AUC 0.736, 10 answered (2 wrong);
 # off, 0.496 -> 0.475, 0.700, AUC 0.768, 12 answered (5 wrong).
-REAL_FLOORS = {True: {"hit@1": 0.53, "hit@3": 0.74, "abstain_recall": 0.95, "auc": 0.71},
-               False: {"hit@1": 0.47, "hit@3": 0.69, "abstain_recall": 0.95, "auc": 0.73}}
+# The seventeenth round (Markdown blockquotes kept in the paste, more ways to tell a Windows that is a VM):
+# on, hit@1 0.551 -> 0.563, hit@3 0.749 -> 0.757, AUC 0.729, 9 answered (2 wrong); off, 0.471 -> 0.490,
+# 0.696 -> 0.703, AUC 0.757, 11 answered (5 wrong). The hit@1 floors rise with them.
+REAL_FLOORS = {True: {"hit@1": 0.55, "hit@3": 0.74, "abstain_recall": 0.95, "auc": 0.71},
+               False: {"hit@1": 0.48, "hit@3": 0.69, "abstain_recall": 0.95, "auc": 0.73}}
 REAL_CEILINGS = {True: {"ece": 0.06, "confidently_wrong": 0.60},
                  False: {"ece": 0.08, "confidently_wrong": 0.67}}
 
