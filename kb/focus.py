@@ -40,6 +40,13 @@ _OPERATION_FAILS = re.compile(r"\b(?:fails?|failed|failing|errors?|crash\w*|bsod
 # A sentence that supposes a failure ("if the host fails, restoring is tricky") weighs a design; it
 # reports nothing that went wrong. "If I start it, it fails" does report one: the asker did it.
 _HYPOTHETICAL = re.compile(r"\W*(?:\w+\W+){0,2}?(?:if|in case|suppose|assuming|what if)\s+(?!(?:i|we)\b|i'|we')", re.I)
+# "Error" that names no failure: none happened ("moves, and no error"), one is wished for ("it should
+# throw an error"), or it is a mistake in a text ("Possible error in the instructions").
+_NO_FAILURE = re.compile(
+    r"\b(?:no|without(?: an?| any)?|not any) (?:errors?|warnings?)\b|"
+    r"\b(?:should|would|could|must) (?:throw|show|give|raise|return|display) (?:an? |some )?(?:errors?|warnings?)\b|"
+    r"\b(?:errors?|mistakes?|typos?) in (?:the |this |your |these )?(?:instructions?|docs?|documentation|"
+    r"articles?|pages?|guides?|examples?|tables?|text|steps?|samples?|tutorials?)\b", re.I)
 # A paste longer than this usually carries its output and logs: asking for "the exact error" is noise.
 TERSE_PASTE = 800
 # (An apostrophe inside a word, as in "can't allocate initrd", neither opens nor ends a quote.)
@@ -137,8 +144,13 @@ def reports_failure(text: str) -> bool:
     (True, False)
     >>> reports_failure("if hyper-v server fails - restoring will be kinda tricky")
     False
+    >>> reports_failure("Possible error in instructions"), reports_failure("the switch is blank and no error")
+    (False, False)
     """
-    return not _HYPOTHETICAL.match(text) and bool(_FAILURE.search(text) or _OPERATION_FAILS.search(text))
+    if _HYPOTHETICAL.match(text):
+        return False
+    text = _NO_FAILURE.sub(" ", text)
+    return bool(_FAILURE.search(text) or _OPERATION_FAILS.search(text))
 
 
 def quotes_error(text: str) -> bool:
