@@ -16,6 +16,9 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "cpu_vendor": (("same", "mixed"), "cpu_vendor"),
     "cluster": (("yes", "no"), "cluster"),
     "guest": (("windows", "linux"), "guest_os"),
+    # Which Windows a Windows guest is: AVMA and Windows Server licences cover server guests, never a
+    # Windows 10 or 11 VM, which has licensing of its own.
+    "guest_edition": (("server", "client"), "guest_os"),
     "generation": (("1", "2"), "vm_generation"),
     "boot_media": (("iso", "disk"), "boot_media"),
     "host": (("physical", "vm"), "host_kind"),
@@ -27,6 +30,9 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 CONDITION_FORMS: list[tuple[re.Pattern, str, str]] = [
     (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?windows\b", re.I), "guest", "windows"),
     (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?linux\b", re.I), "guest", "linux"),
+    (re.compile(r"^the guests? (?:is|are|runs?) windows server\b", re.I), "guest_edition", "server"),
+    (re.compile(r"^the guests? (?:is|are|runs?) (?:a )?windows (?:desktop|client) edition\b", re.I),
+     "guest_edition", "client"),
     (re.compile(r"^the vm is generation 1\b", re.I), "generation", "1"),
     (re.compile(r"^the vm is generation 2\b", re.I), "generation", "2"),
     (re.compile(r"^the (?:host is a|hosts are)(?: \w+)? (?:failover )?cluster nodes?\b", re.I), "cluster", "yes"),
@@ -46,6 +52,8 @@ def condition_fact(condition: str) -> tuple[str, str] | None:
     (('generation', '2'), ('guest', 'linux'))
     >>> condition_fact("the guest is a Linux desktop distribution") is None
     True
+    >>> condition_fact("the guests run Windows Server (client Windows has no NIC Teaming)")
+    ('guest_edition', 'server')
     """
     for rx, key, value in CONDITION_FORMS:
         m = rx.search(condition)
@@ -95,6 +103,8 @@ def known_facts(facts: Facts) -> dict[str, str]:
     windows = any(g.startswith("windows") for g in guests)
     if linux != windows:
         out["guest"] = "linux" if linux else "windows"
+    if facts.guest_edition:
+        out["guest_edition"] = facts.guest_edition
     if facts.vm_generation in (1, 2):
         out["generation"] = str(facts.vm_generation)
     if facts.boot_media:

@@ -199,6 +199,7 @@ class Facts:
     error_text: bool = False
     vm_generation: int | None = None
     boot_media: str | None = None          # "iso" (installing from media) or "disk" (an existing VHDX); None when unclear
+    guest_edition: str | None = None       # "server" or "client": which Windows the guest runs, when the paste says
     host_kind: str | None = None           # "vm" when Hyper-V or WSL 2 / Docker runs inside a VM (nested); None when unclear
     storage: list[str] = field(default_factory=list)
     network: bool = False
@@ -234,6 +235,20 @@ class Facts:
         return d
 
 
+def _role_of(name: str, text: str) -> str | None:
+    """"guest" when the paste names ``name`` as a VM's system ("a Windows 10 VM", "a VM with Windows 11"),
+    "host" when as the host's ("Windows Server 2016 host", "Host: R630 running Windows Server 2019"), else None."""
+    n = re.escape(name)
+    after = rf"\b{n}(?:[ \t]+(?:pro|enterprise|education|home|standard|datacenter|[\w.]*\d[\w.]*)){{0,2}}[ \t]+"
+    if re.search(after + r"(?:vms?|guests?|virtual machines?)\b|\b(?:vms?|virtual machines?|guests?)(?:[ \t]+os)?"
+                 r"[ \t]+(?:with|running|runs|is)[ \t]+(?:an?[ \t]+)?" + n, text, re.I):
+        return "guest"
+    if re.search(after + r"(?:hosts?|hypervisors?|physical)\b|\bhosts?\b(?:[ \t:]+[\w-]+){0,4}?[ \t]+"
+                 r"(?:runs?|running|with|on|is)[ \t]+" + n, text, re.I):
+        return "host"
+    return None
+
+
 def detect_facts(text: str) -> Facts:
     """Find versions, cluster, hosts, CPUs, guests, backup products, errors and more in a question."""
     f = Facts()
@@ -248,20 +263,33 @@ def detect_facts(text: str) -> Facts:
         f.host_count = int(n) if n.isdigit() else _NUMBERS.get(n)
     f.cpu_vendors = [v for v, r in _CPU_VENDOR_RE.items() if r.search(text)]
     f.cpu_models = list(dict.fromkeys(m.group(0).strip() for m in _CPU_MODEL_RE.finditer(text)))
-    guests: list[str] = []
+    named: list[str] = []
     for rx, label in _GUEST_RE:
         for m in rx.finditer(text):
             name = label or m.group(0)
-            # A server version named as the host's is not the guest's.
-            if name.lower().startswith("windows server") and any(name.lower() in v.lower() for v in f.os_versions[:1]):
-                continue
-            if name.lower() not in (g.lower() for g in guests):
-                guests.append(name)
-    # The host's own Windows (the first version named) listed beside another system is the host, not a
-    # guest: "Windows 10 ... RHEL VM" is a Linux guest on a Windows 10 PC.
-    host_os = f.os_versions[0].lower() if f.os_versions else None
-    others = [g for g in guests if g.lower() != host_os]
-    f.guest_os = others if others and len(others) < len(guests) else guests
+            if name.lower() not in (g.lower() for g in named):
+                named.append(name)
+    role = {g: _role_of(g, text) for g in named if g.lower().startswith("windows")}
+    if len(role) > 1 and ("guest" in role.values() or "host" in role.values()):
+        # The paste says which is which ("a Windows Server 2022 VM on Windows 11 Pro"): a Windows named
+        # as a VM's is the guest, one named as the host's is not, whichever version is listed first.
+        marked = "guest" in role.values()
+        f.guest_os = [g for g in named if role.get(g, "guest") == "guest" or (role.get(g) is None and not marked)]
+    else:
+        # A server version named as the host's (the first version named) is not the guest's.
+        first = f.os_versions[0].lower() if f.os_versions else ""
+        guests = [g for g in named if not (g.lower().startswith("windows server") and g.lower() in first)]
+        # The host's own Windows listed beside another system is the host, not a guest: "Windows 10 ...
+        # RHEL VM" is a Linux guest on a Windows 10 PC.
+        others = [g for g in guests if g.lower() != first]
+        f.guest_os = others if others and len(others) < len(guests) else guests
+    # A lone "Windows 11" is as often the PC Hyper-V runs on as a VM: its edition is the guest's only when
+    # the paste names it as a VM's or names the host's Windows beside it.
+    editions = {"server" if g.lower().startswith("windows server") else "client"
+                for g in f.guest_os if g.lower().startswith("windows")}
+    linux = any(not g.lower().startswith("windows") for g in f.guest_os)
+    if len(editions) == 1 and not linux and (len(role) > 1 or "guest" in role.values()):
+        f.guest_edition = editions.pop()
     f.backup_products = [name for name, r in _BACKUP_RE.items() if r.search(text)]
     f.scvmm = True if _SCVMM_RE.search(text) else None
     f.error_codes = list(dict.fromkeys(c.lower() for c in _ERROR_CODE_RE.findall(text)))

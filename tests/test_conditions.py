@@ -11,6 +11,9 @@ from kb.facts import detect_facts
     ("can we live migrate to the new hosts?", {}),                       # vendors not given: open
     ("standalone host, not clustered", {"cluster": "no"}),
     ("Ubuntu 22.04 generation 2 VM", {"guest": "linux", "generation": "2"}),
+    ("Windows Server 2016 host: will the AVMA keys activate my Windows 10 VM?",
+     {"guest": "windows", "guest_edition": "client"}),
+    ("Hyper-V on Windows 11 Pro, a Windows Server 2022 VM will not activate", {"guest_edition": "server"}),
     ("I tried to boot an ISO on a gen2 VM but it does not boot", {"boot_media": "iso"}),
     ("Windows Server 2022 installation media will not boot", {"boot_media": "iso"}),
     ("copied the VHDX of my Ubuntu template to a new VM and it will not boot", {"boot_media": "disk"}),

@@ -164,3 +164,10 @@ def test_checkable_conditions_are_machine_checked(real_corpus):
 ])
 def test_checkable_condition_forms(condition, key, value):
     assert [(k, v) for rx, k, v in CONDITION_FORMS if rx.search(condition)] == [(key, value)]
+
+
+@pytest.mark.parametrize("condition, value", [
+    ("the guests run Windows Server", "server"), ("the guest runs a Windows desktop edition", "client")])
+def test_a_windows_edition_condition_states_the_guest_too(condition, value):
+    assert [(k, v) for rx, k, v in CONDITION_FORMS if rx.search(condition)] == [
+        ("guest", "windows"), ("guest_edition", value)]

@@ -258,3 +258,14 @@ def test_a_failing_cmdlet_is_read_as_either_powershell_prints_it(text, failed):
 
     assert failed_commands(text) == failed
     assert quotes_error(text) is bool(failed)
+
+
+@pytest.mark.parametrize("text,guests", [
+    # Which Windows is the guest: the one named as a VM's, whichever version the paste lists first.
+    ("Hyper-V on Windows 11 Pro, a Windows Server 2022 VM will not activate", ["Windows Server 2022"]),
+    ("Windows Server 2016 host: will the AVMA keys activate my Windows 10 VM?", ["Windows 10"]),
+    ("Windows 10 host with an Ubuntu VM that has no network", ["Ubuntu"]),
+    ("Windows Server 2022 host, Windows 11 guest will not activate", ["Windows 11"]),
+])
+def test_the_guest_is_the_system_named_as_a_vm(text, guests):
+    assert detect_facts(text).guest_os == guests
