@@ -22,6 +22,9 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "generation": (("1", "2"), "vm_generation"),
     "boot_media": (("iso", "disk"), "boot_media"),
     "host": (("physical", "vm"), "host_kind"),
+    # The hypervisor under the VM that Hyper-V, WSL 2 or Docker runs in: Hyper-V's nested steps need Hyper-V
+    # (or Azure) underneath, not VirtualBox or VMware.
+    "outer": (("hyper-v", "other"), "host_kind"),
 }
 
 
@@ -111,6 +114,8 @@ def known_facts(facts: Facts) -> dict[str, str]:
         out["boot_media"] = facts.boot_media
     if facts.host_kind:
         out["host"] = facts.host_kind
+    if facts.outer_hypervisor:
+        out["outer"] = "other"
     return out
 
 

@@ -180,6 +180,14 @@ _HOST_VM_RE = re.compile(
     # An EC2 instance is a VM (a .metal one is not): what a paste runs on one runs in a guest.
     r"\bon [*_]{0,2}(?:an? |the |my |our )?(?:aws |amazon )?ec2 (?![\w.-]*metal)(?:[\w.-]+ )?instances?\b|"
     r"\brunning inside a virtuali[sz]ed windows\b[^\n]{0,60}:\s*yes\b", re.I)
+# The hypervisor under such a VM, when it is not Hyper-V: "WSL2 in a Win10 VirtualBox VM", "Hyper-V inside a
+# VM in VirtualBox", "a VM on VMware ESXi 6.5". Hyper-V's own nested steps (Set-VMProcessor) do not apply
+# there. KVM, QEMU and Proxmox are left out: pastes run those inside Hyper-V as often as under it.
+_OTHER_HYPERVISOR = r"(virtualbox|vmware|esxi|vsphere|parallels)"
+_OUTER_RE = re.compile(
+    r"\b(?:in|inside|within|on|under)\s+(?:an?\s+|the\s+|my\s+|our\s+)?(?:(?:(?:vms?|virtual machines?|guests?)\s+"
+    r"(?:in|on|under)\s+)?|(?:win\w*(?:\s+server)?\s*[\d.]*\s+)?)" + _OTHER_HYPERVISOR +
+    r"(?:\b(?!\s+workstation\s+vm)|(?:\s+[\w.]+){0,2}?\s+(?:vms?|virtual machines?|guests?)\b)", re.I)
 _SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
 _NETWORK_RE = re.compile(r"\bvlan|virtual switch|vswitch|external switch|\bteam(?:ing)?\b|\bnic\b|\bvmq\b", re.I)
 
@@ -201,6 +209,7 @@ class Facts:
     boot_media: str | None = None          # "iso" (installing from media) or "disk" (an existing VHDX); None when unclear
     guest_edition: str | None = None       # "server" or "client": which Windows the guest runs, when the paste says
     host_kind: str | None = None           # "vm" when Hyper-V or WSL 2 / Docker runs inside a VM (nested); None when unclear
+    outer_hypervisor: str | None = None    # ...and the hypervisor under that VM when the paste names another ("VirtualBox")
     storage: list[str] = field(default_factory=list)
     network: bool = False
     other_hypervisors: list[str] = field(default_factory=list)
@@ -300,6 +309,11 @@ def detect_facts(text: str) -> Facts:
     iso, disk = bool(_ISO_RE.search(text)), bool(_DISK_RE.search(text))
     f.boot_media = "iso" if iso and not disk else "disk" if disk and not iso else None
     f.host_kind = "vm" if _HOST_VM_RE.search(text) else None
+    if f.host_kind == "vm":
+        m = _OUTER_RE.search(text)
+        if m:
+            name = (m.group(1) or m.group(2)).lower()
+            f.outer_hypervisor = "VirtualBox" if name == "virtualbox" else "Parallels" if name == "parallels" else "VMware"
     f.storage = [k for k, r in _STORAGE_RE.items() if r.search(text)]
     f.network = bool(_NETWORK_RE.search(text))
     f.other_hypervisors = [name for name, r in _OTHER_RE.items() if r.search(text)]

@@ -22,6 +22,9 @@ from kb.facts import detect_facts
     ("Hyper-V is enabled in the VM but Docker still fails", {"host": "vm"}),
     ("nested virtualization for a WSL2 VM", {"host": "vm"}),
     ("Are you running inside a virtualized Windows e.g. on a cloud server or a VM: Yes", {"host": "vm"}),
+    ("Error 0x80370102 when running WSL2 in a Win10 VirtualBox VM (macOS Host)", {"host": "vm", "outer": "other"}),
+    ("nested hyper-v inside virtualbox does not work", {"host": "vm", "outer": "other"}),
+    ("Docker Desktop in a Windows 10 VM on VMware ESXi 6.5", {"host": "vm", "outer": "other"}),
 ])
 def test_known_facts(question, expected):
     known = known_facts(detect_facts(question))
@@ -136,3 +139,12 @@ def test_a_standalone_host_never_gets_a_cluster_only_answer(real_index):
                                     "when the witness share goes offline?")
     topics = {real_index.corpus.snippets[s.id].topic for s in d.sources if s.id in real_index.corpus.snippets}
     assert not topics & {"quorum", "cluster-shared-volumes", "cluster-resiliency"}, topics
+
+
+@pytest.mark.parametrize("question", [
+    "Nested virtualization: Hyper-V inside a Windows Server 2022 VM on our Hyper-V host",
+    "Running Proxmox on Hyper-V inside Windows 11, nested virtualization is on",
+    "I run Ubuntu in QEMU with KVM inside a nested Hyper-V VM",
+])
+def test_the_outer_hypervisor_stays_open_unless_another_is_named(question):
+    assert "outer" not in known_facts(detect_facts(question))
