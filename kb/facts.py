@@ -183,11 +183,9 @@ _HOST_VM_RE = re.compile(
 # The hypervisor under such a VM, when it is not Hyper-V: "WSL2 in a Win10 VirtualBox VM", "Hyper-V inside a
 # VM in VirtualBox", "a VM on VMware ESXi 6.5". Hyper-V's own nested steps (Set-VMProcessor) do not apply
 # there. KVM, QEMU and Proxmox are left out: pastes run those inside Hyper-V as often as under it.
-_OTHER_HYPERVISOR = r"(virtualbox|vmware|esxi|vsphere|parallels)"
 _OUTER_RE = re.compile(
-    r"\b(?:in|inside|within|on|under)\s+(?:an?\s+|the\s+|my\s+|our\s+)?(?:(?:(?:vms?|virtual machines?|guests?)\s+"
-    r"(?:in|on|under)\s+)?|(?:win\w*(?:\s+server)?\s*[\d.]*\s+)?)" + _OTHER_HYPERVISOR +
-    r"(?:\b(?!\s+workstation\s+vm)|(?:\s+[\w.]+){0,2}?\s+(?:vms?|virtual machines?|guests?)\b)", re.I)
+    r"\b(?:in|inside|within|on|under)\s+(?:an?\s+|the\s+|my\s+|our\s+)?(?:(?:vms?|virtual machines?|guests?)\s+"
+    r"(?:in|on|under)\s+|win\w*(?:\s+server)?\s*[\d.]*\s+)?(virtualbox|vmware|esxi|vsphere|parallels)\b", re.I)
 _SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
 _NETWORK_RE = re.compile(r"\bvlan|virtual switch|vswitch|external switch|\bteam(?:ing)?\b|\bnic\b|\bvmq\b", re.I)
 
@@ -312,8 +310,7 @@ def detect_facts(text: str) -> Facts:
     if f.host_kind == "vm":
         m = _OUTER_RE.search(text)
         if m:
-            name = (m.group(1) or m.group(2)).lower()
-            f.outer_hypervisor = "VirtualBox" if name == "virtualbox" else "Parallels" if name == "parallels" else "VMware"
+            f.outer_hypervisor = next((n for n, r in _OTHER_RE.items() if r.search(m.group(1))), m.group(1))
     f.storage = [k for k, r in _STORAGE_RE.items() if r.search(text)]
     f.network = bool(_NETWORK_RE.search(text))
     f.other_hypervisors = [name for name, r in _OTHER_RE.items() if r.search(text)]
