@@ -44,8 +44,14 @@ CONDITION_FORMS: list[tuple[re.Pattern, str, str]] = [
                 r"(?:a )?stand-?alone)\b", re.I), "cluster", "no"),
     (re.compile(r"\bruns? directly on a physical (?:pc|server), not inside a vm\b", re.I), "host", "physical"),
 ]
-# What may follow a form and add nothing to it: a role noun, or a gloss in brackets ("(UEFI firmware)").
-_NOTHING_MORE = re.compile(r"^(?: (?:role|node|guest))?(?: \([^)]*\))?\.?$", re.I)
+# What may follow a form and add nothing to it: a role noun, a gloss in brackets ("(UEFI firmware)"),
+# and the other value ruled out (", not Windows Server", ", not a cluster node"), which says the same fact
+# again. A draft repeated "It holds when the guest runs a Windows desktop edition, not Windows Server" to
+# an asker with a Windows 10 VM (rq-310).
+_ROLE = r"(?: (?:hyper-v )?(?:role|node|guest|host)s?)?"
+_NOTHING_MORE = re.compile(r"^" + _ROLE + r"(?: \([^)]*\))?" + _ROLE +
+                           r"(?:, not (?:an? )?(?:windows server|windows|linux|(?:failover )?cluster node|clustered|"
+                           r"generation [12]|inside a vm))?\.?$", re.I)
 
 
 def condition_fact(condition: str) -> tuple[str, str] | None:
@@ -57,6 +63,12 @@ def condition_fact(condition: str) -> tuple[str, str] | None:
     True
     >>> condition_fact("the guests run Windows Server (client Windows has no NIC Teaming)")
     ('guest_edition', 'server')
+    >>> condition_fact("the guest runs a Windows desktop edition, not Windows Server")
+    ('guest_edition', 'client')
+    >>> condition_fact("the host is a stand-alone Hyper-V host, not a cluster node")
+    ('cluster', 'no')
+    >>> condition_fact("the guest runs Windows, not in S mode") is None
+    True
     """
     for rx, key, value in CONDITION_FORMS:
         m = rx.search(condition)

@@ -755,6 +755,23 @@ def test_a_lead_says_what_must_hold_for_it(real_corpus):
     assert "It holds when" not in low.draft
 
 
+def test_a_lead_does_not_tell_the_asker_what_they_said(real_corpus):
+    """A condition that states a fact and then rules out the other value ("the guest runs a Windows
+    desktop edition, not Windows Server") is not repeated to an asker whose paste settles it (rq-310:
+    a Windows 10 VM); to one whose paste does not, it is."""
+    from kb.compose import Source, compose_abstention
+    from kb.facts import detect_facts
+
+    sn = real_corpus.snippets["licensing-windows-client-vms"]
+    assert "the guest runs a Windows desktop edition, not Windows Server" in sn.conditions
+    for q, shown in [("When you run Windows Server 2016 and want to activate your Windows 10 VM, will AVMA keys work?",
+                      False),
+                     ("Do AVMA keys work for every VM on a Windows Server 2016 Datacenter host?", True)]:
+        d = compose_abstention(None, 0.5, None, detect_facts(q), [], [Source(sn.id, sn.title, sn.topic, "snippet", 0.5)],
+                               real_corpus, question=q)
+        assert ("It holds when the guest runs a Windows desktop edition" in d.draft) is shown, (q, d.draft)
+
+
 @pytest.mark.parametrize("confidence,asked", [(0.05, False), (0.2, True)])
 def test_an_abstention_that_names_nothing_asks_for_no_deciding_fact(real_corpus, confidence, asked):
     """With no closest answer named (below NAME_FROM), the facts that would decide between the closest
