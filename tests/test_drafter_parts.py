@@ -342,19 +342,20 @@ def test_an_answer_to_a_question_that_is_not_yes_or_no_drops_the_opening_verdict
 
 
 def test_a_yes_comma_opening_goes_where_no_yes_or_no_was_asked(real_index):
-    """"Yes, with nested virtualization; ..." answers "can a VM run Hyper-V?", not "How do we resolve
-    this?" (blind readers marked the "Yes" a non sequitur there); the rest of the sentence is kept, said
-    as what it is a condition for ("It works with ..."), and a question that is a yes-or-no one keeps the
-    verdict."""
+    """"Yes, as long as every node uses the same CPU manufacturer" answers "can the cluster take a newer
+    node?", not "How do we plan this?" (blind readers marked the "Yes" a non sequitur there); the rest of
+    the sentence is kept, said as what it is a condition for ("It works as long as ..."), and a question
+    that is a yes-or-no one keeps the verdict."""
     from kb.compose import compose
     from kb.facts import detect_facts
 
-    sn = real_index.corpus.snippets["vmbus-architecture-nested-virtualization"]
-    assert sn.answer.startswith("Yes, with nested virtualization")
+    sn = real_index.corpus.snippets["cpu-compatibility-mixed-cluster"]
+    assert sn.answer.startswith("Yes, as long as every node")
     for paste, yes_no, opening in [
-            ("Docker needs Hyper-V inside our Jenkins VMs on AMD Ryzen servers. How do we resolve this?", False,
-             "It works with nested virtualization"),
-            ("Can we run Hyper-V inside a VM on our AMD Ryzen servers?", True, "Yes, with nested virtualization")]:
+            ("We are adding a Xeon Gold node to our Hyper-V 2019 cluster of Xeon E5 v4 hosts. How do we plan this?",
+             False, "It works as long as every node"),
+            ("Can we add a Xeon Gold node to our Hyper-V 2019 cluster of Xeon E5 v4 hosts?", True,
+             "Yes, as long as every node")]:
         d = compose(None, [sn], 0.7, detect_facts(paste), [], [], real_index.corpus, question=paste, yes_no=yes_no)
         assert d.draft.split("\n\n")[1].startswith(opening), d.draft
 
@@ -718,7 +719,8 @@ def test_a_lead_gives_the_closest_answer_whole_and_an_excerpt_stays_short(real_c
 
 
 @pytest.mark.parametrize("sid,verdict,opening", [
-    ("vmbus-architecture-nested-virtualization", "Yes, ", "With nested virtualization"),  # "Can I run ...?"
+    ("vmbus-architecture-nested-virtualization", "Yes. ", "Running Hyper-V inside a VM is nested"),  # "Can I run ...?"
+    ("cpu-compatibility-mixed-cluster", "Yes, ", "As long as every node uses the same CPU"),
     ("dc-virtualization-time-sync", "Yes, ", "Stop the host from being"),
     ("vm-generations-convert", "No, ", "The generation cannot be changed"),
 ])
