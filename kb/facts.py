@@ -187,6 +187,11 @@ _OUTER_RE = re.compile(
     r"\b(?:in|inside|within|on|under)\s+(?:an?\s+|the\s+|my\s+|our\s+)?(?:(?:vms?|virtual machines?|guests?)\s+"
     r"(?:in|on|under)\s+|win\w*(?:\s+server)?\s*[\d.]*\s+)?(virtualbox|vmware|esxi|vsphere|parallels)\b", re.I)
 _SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
+# An AVMA key exists only for a Windows Server guest: a paste about AVMA that names no desktop Windows is
+# about Windows Server VMs (blind readers marked "Which operating system runs inside the VM?" padding in
+# all six AVMA drafts that asked it: "Where are the Windows Server, version 1903 AVMA keys?").
+_AVMA_RE = re.compile(r"\bavma\b|automatic virtual machine activation", re.I)
+_DESKTOP_WINDOWS_RE = re.compile(r"\bwin(?:dows)? ?(?:xp|7|8\.1|8|10|11)\b", re.I)
 _NETWORK_RE = re.compile(r"\bvlan|virtual switch|vswitch|external switch|\bteam(?:ing)?\b|\bnic\b|\bvmq\b", re.I)
 
 
@@ -297,6 +302,9 @@ def detect_facts(text: str) -> Facts:
     linux = any(not g.lower().startswith("windows") for g in f.guest_os)
     if len(editions) == 1 and not linux and (len(role) > 1 or "guest" in role.values()):
         f.guest_edition = editions.pop()
+    if f.guest_edition is None and not linux and _AVMA_RE.search(text) and not _DESKTOP_WINDOWS_RE.search(text):
+        f.guest_edition = "server"
+        f.guest_os = f.guest_os or ["Windows Server"]
     f.backup_products = [name for name, r in _BACKUP_RE.items() if r.search(text)]
     f.scvmm = True if _SCVMM_RE.search(text) else None
     f.error_codes = list(dict.fromkeys(c.lower() for c in _ERROR_CODE_RE.findall(text)))

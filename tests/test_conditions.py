@@ -14,6 +14,10 @@ from kb.facts import detect_facts
     ("Windows Server 2016 host: will the AVMA keys activate my Windows 10 VM?",
      {"guest": "windows", "guest_edition": "client"}),
     ("Hyper-V on Windows 11 Pro, a Windows Server 2022 VM will not activate", {"guest_edition": "server"}),
+    # An AVMA key is a Windows Server guest's, unless the paste names a desktop Windows.
+    ("Where are the Windows Server, version 1903 AVMA keys?", {"guest": "windows", "guest_edition": "server"}),
+    ("AVMA keys for Server 2025 (Preview)", {"guest_edition": "server"}),
+    ("will the AVMA keys activate our Windows 10 VMs?", {"guest_edition": "client"}),
     ("I tried to boot an ISO on a gen2 VM but it does not boot", {"boot_media": "iso"}),
     ("Windows Server 2022 installation media will not boot", {"boot_media": "iso"}),
     ("copied the VHDX of my Ubuntu template to a new VM and it will not boot", {"boot_media": "disk"}),
@@ -32,6 +36,12 @@ def test_known_facts(question, expected):
         assert known.get(key) == value, known
     if not expected:
         assert "cpu_vendor" not in known
+
+
+def test_an_avma_paste_that_names_a_desktop_windows_is_not_taken_for_a_server_guest():
+    """"Win10" is not a guest the detector names, but it is a desktop Windows: the AVMA presumption
+    (a Windows Server guest) does not hold, and the guest's edition stays open."""
+    assert "guest_edition" not in known_facts(detect_facts("will the AVMA keys activate our Win10 VMs?"))
 
 
 def test_an_intel_only_question_contradicts_the_intel_to_amd_answer():
