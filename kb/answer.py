@@ -146,7 +146,7 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
     if cap is not None:
         confidence = min(confidence, cap)
     top_whens = [c.snippet.when_map for _p, c in a.ranked[:NEEDS_FROM]]
-    deciding = deciding_needs(top_whens, known)
+    deciding = deciding_needs(top_whens, {**a.facts.presumed, **known})
     # The hosts' version changes the answer only when the best snippet does not hold on every current release.
     version_matters = "os_version" in best.snippet.needs and not _holds_on_current_releases(best.snippet)
     if confidence < ranker.threshold or cap is not None:
