@@ -22,9 +22,9 @@ WHEN_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "generation": (("1", "2"), "vm_generation"),
     "boot_media": (("iso", "disk"), "boot_media"),
     "host": (("physical", "vm"), "host_kind"),
-    # The hypervisor under the VM that Hyper-V, WSL 2 or Docker runs in: Hyper-V's nested steps need the
-    # asker's own Hyper-V underneath, not VirtualBox or VMware; in Azure it is the VM size that decides.
-    "outer": (("hyper-v", "azure", "other"), "host_kind"),
+    # The hypervisor under the VM that Hyper-V, WSL 2 or Docker runs in: Hyper-V's nested steps need Hyper-V
+    # (or Azure) underneath, not VirtualBox or VMware.
+    "outer": (("hyper-v", "other"), "host_kind"),
 }
 
 
@@ -127,7 +127,7 @@ def known_facts(facts: Facts) -> dict[str, str]:
     if facts.host_kind:
         out["host"] = facts.host_kind
     if facts.outer_hypervisor:
-        out["outer"] = {"Hyper-V": "hyper-v", "Azure": "azure"}.get(facts.outer_hypervisor, "other")
+        out["outer"] = "other"
     return out
 
 

@@ -186,14 +186,6 @@ _HOST_VM_RE = re.compile(
 _OUTER_RE = re.compile(
     r"\b(?:in|inside|within|on|under)\s+(?:an?\s+|the\s+|my\s+|our\s+)?(?:(?:vms?|virtual machines?|guests?)\s+"
     r"(?:in|on|under)\s+|win\w*(?:\s+server)?\s*[\d.]*\s+)?(virtualbox|vmware|esxi|vsphere|parallels)\b", re.I)
-# ...and when it is Azure ("a Windows Server 2022 Azure VM", "nested Hyper-V in Azure"; not Azure Stack HCI or
-# Azure Local, which run on the asker's own servers) or the asker's own Hyper-V ("a VM on Hyper-V Windows Server
-# 2016", "our Hyper-V VMs"). The first wins: a paste about an Azure VM names Hyper-V as the nested role too.
-_OUTER_AZURE_RE = re.compile(r"\bazure (?:vms?|virtual machines?|iaas)\b|\b(?:in|on|inside) (?:an? )?azure\b"
-                             r"(?! stack| local| arc| site| migrate| backup| hybrid| devops| ad\b)", re.I)
-_OUTER_HYPERV_RE = re.compile(r"\b(?:on|in|under|inside) (?:an? |the |my |our )?(?:local |on-?prem\w* )?hyper-?v\b"
-                              r"(?! (?:server|manager|role|feature|module))|\bhyper-?v (?:vms?|guests?|virtual machines?)\b",
-                              re.I)
 _SCVMM_RE = re.compile(r"\bscvmm\b|\bvmm\b|virtual machine manager", re.I)
 # An AVMA key exists only for a Windows Server guest: a paste about AVMA that names no desktop Windows is
 # about Windows Server VMs (blind readers marked "Which operating system runs inside the VM?" padding in
@@ -220,7 +212,7 @@ class Facts:
     boot_media: str | None = None          # "iso" (installing from media) or "disk" (an existing VHDX); None when unclear
     guest_edition: str | None = None       # "server" or "client": which Windows the guest runs, when the paste says
     host_kind: str | None = None           # "vm" when Hyper-V or WSL 2 / Docker runs inside a VM (nested); None when unclear
-    outer_hypervisor: str | None = None    # ...and the hypervisor under that VM when the paste names it ("VirtualBox", "Azure")
+    outer_hypervisor: str | None = None    # ...and the hypervisor under that VM when the paste names another ("VirtualBox")
     # "windows server" for a paste about AVMA that names no desktop Windows: AVMA keys exist only for Windows
     # Server guests. A presumption, not something the paste says: it settles what to ask (:attr:`presumed`),
     # never which answer fits (the word that makes it also matches the AVMA answer, so as evidence it would
@@ -337,10 +329,6 @@ def detect_facts(text: str) -> Facts:
         m = _OUTER_RE.search(text)
         if m:
             f.outer_hypervisor = next((n for n, r in _OTHER_RE.items() if r.search(m.group(1))), m.group(1))
-        elif _OUTER_AZURE_RE.search(text):
-            f.outer_hypervisor = "Azure"
-        elif _OUTER_HYPERV_RE.search(text):
-            f.outer_hypervisor = "Hyper-V"
     f.storage = [k for k, r in _STORAGE_RE.items() if r.search(text)]
     f.network = bool(_NETWORK_RE.search(text))
     f.other_hypervisors = [name for name, r in _OTHER_RE.items() if r.search(text)]
