@@ -138,10 +138,22 @@ def ranked_ids(draft) -> list[str]:
     return [s.id for s in draft.sources]
 
 
-def evaluate_real(kb_index, items: list[dict], answer=None) -> dict:
+def ranked_snippets(kb_index, question: str, ranker=None) -> list[str]:
+    """Every candidate snippet of a question, in the ranker's order (``ranker``: the shipped one when
+    None). A draft shows the first; abstaining, only those it is at least NEAREST_MIN sure of."""
+    from kb.answer import analyse
+    from kb.facts import clean_question
+
+    return [c.snippet.id for _p, c in analyse(kb_index, clean_question(question), ranker).ranked]
+
+
+def evaluate_real(kb_index, items: list[dict], answer=None, ranker_of=None) -> dict:
     """Score drafts of real questions against their ``gold`` snippets (or ``"not-covered"``).
 
     :param answer: ``f(kb_index, question, id) -> Draft``; the shipped drafter by default.
+    :param ranker_of: ``f(id) -> Ranker`` (None: the shipped one), the model that ``answer`` drafts
+        each question with; given, each row also has ``pool_rank``, where the gold snippet is in the
+        ranker's whole order (``ranked_hit@3`` in the report), whether or not the draft shows it.
     """
     answer = answer or (lambda idx, q, qid: kb.answer_question(idx, q, question_id=qid))
     rows = []
@@ -150,13 +162,17 @@ def evaluate_real(kb_index, items: list[dict], answer=None) -> dict:
         gold = gold_ids(item, kb_index.corpus)
         ranked = ranked_ids(d)
         rank = next((i + 1 for i, sid in enumerate(ranked) if gold and sid in gold), None)
+        extra = {}
+        if ranker_of is not None:
+            order = ranked_snippets(kb_index, item["question"], ranker_of(item.get("id")))
+            extra["pool_rank"] = next((i + 1 for i, sid in enumerate(order) if gold and sid in gold), None)
         # The confidence is the probability that the best candidate answers: "right" is judged on it,
         # whether or not the draft was shown as an answer.
         right = bool(gold) and bool(ranked) and ranked[0] in gold
         rows.append({"id": item.get("id"), "covered": gold is not None, "scope": item.get("scope"),
                      "abstained": not d.answerable, "confidence": d.confidence, "rank": rank,
                      "top": ranked[0] if ranked else None, "right": right,
-                     "gold": item.get("gold"), "question": item["question"][:160].replace("\n", " ")})
+                     "gold": item.get("gold"), "question": item["question"][:160].replace("\n", " "), **extra})
     return summarize_real(rows)
 
 
@@ -178,9 +194,16 @@ def split_seeds(n: int) -> list[str]:
 
 def cross_validated_answers(kb_index, items: list[dict], k: int, splits: int = 1, by_source: bool = False) -> list:
     """For each of ``splits`` fold splits (:func:`split_seeds`), an ``answer(kb_index, question, id)``
-    that drafts each question with the model of the fold that held it out (trained, calibrated and
-    thresholded as scripts/train_ranker.py does). The features are extracted once for all splits.
-    ``by_source``: the folds keep each source's questions together (``train_ranker.folds_of``)."""
+    that drafts each question with the model of the fold that held it out (:func:`cross_validated_rankers`)."""
+    return [lambda idx, q, qid, ranker_of=ranker_of: kb.answer_question(idx, q, question_id=qid, ranker=ranker_of(qid))
+            for ranker_of in cross_validated_rankers(kb_index, items, k, splits, by_source)]
+
+
+def cross_validated_rankers(kb_index, items: list[dict], k: int, splits: int = 1, by_source: bool = False) -> list:
+    """For each of ``splits`` fold splits (:func:`split_seeds`), a ``ranker_of(id)``: the model of the fold
+    that held that question out (trained, calibrated and thresholded as scripts/train_ranker.py does). The
+    features are extracted once for all splits. ``by_source``: the folds keep each source's questions
+    together (``train_ranker.folds_of``)."""
     tr = _train_ranker()
 
     questions = tr.extract(kb_index, items)
@@ -194,8 +217,7 @@ def cross_validated_answers(kb_index, items: list[dict], k: int, splits: int = 1
         for held, model in tr.fold_models(questions, k, c, extra, conf_extra, seed=seed, by_source=by_source):
             for i in held:
                 model_of[questions[i].id] = model
-        out.append(lambda idx, q, qid, model_of=model_of: kb.answer_question(idx, q, question_id=qid,
-                                                                             ranker=model_of[qid]))
+        out.append(model_of.__getitem__)
     return out
 
 
@@ -243,6 +265,10 @@ def summarize_real(rows: list[dict]) -> dict:
         "questions": len(rows), "covered": len(cov), "not_covered": len(unc),
         "hit@1": sum(1 for r in cov if r["rank"] == 1) / len(cov) if cov else None,
         "hit@3": sum(1 for r in cov if r["rank"] and r["rank"] <= 3) / len(cov) if cov else None,
+        # The gold snippet among the ranker's first three candidates, shown or not (an abstention's sources
+        # stop at NEAREST_MIN): what the order alone gets right, apart from what the draft displays.
+        "ranked_hit@3": (sum(1 for r in cov if r["pool_rank"] and r["pool_rank"] <= 3) / len(cov)
+                         if cov and all("pool_rank" in r for r in cov) else None),
         "answered_right": sum(r["right"] and not r["abstained"] for r in cov) / len(cov) if cov else None,
         "abstain_precision": tp / len(abstained) if abstained else None,
         "abstain_recall": tp / len(unc) if unc else None,
@@ -285,7 +311,7 @@ def _levels_line(levels: list[dict]) -> str:
     return "  " + "  ".join(f"{b['at_least']:.2f}: {b['right']}/{b['drafts']}" for b in levels)
 
 
-SPLIT_COLS = ("hit@1", "hit@3", "ece", "auc")   # averaged over fold splits; answered drafts are pooled
+SPLIT_COLS = ("hit@1", "hit@3", "ranked_hit@3", "ece", "auc")   # averaged over fold splits; answered drafts are pooled
 
 
 def summarize_splits(reports: list[dict]) -> dict:
@@ -329,8 +355,8 @@ def print_splits_table(s: dict) -> None:
     print(_levels_line(s["by_confidence"]))
 
 
-REAL_COLS = ["questions", "covered", "hit@1", "hit@3", "answered_right", "abstain_precision", "abstain_recall",
-             "confidently_wrong", "ece", "auc"]
+REAL_COLS = ["questions", "covered", "hit@1", "hit@3", "ranked_hit@3", "answered_right", "abstain_precision",
+             "abstain_recall", "confidently_wrong", "ece", "auc"]
 
 
 def print_real_table(report: dict) -> None:
@@ -392,13 +418,14 @@ def main(argv=None) -> int:
         real = all("gold" in item for item in items)
         splits = None
         if real and args.cv:
-            answers = cross_validated_answers(kb_index, items, args.cv, args.splits, args.by_source)
-            reports = [evaluate_real(kb_index, items, answer=a) for a in answers]
+            rankers = cross_validated_rankers(kb_index, items, args.cv, args.splits, args.by_source)
+            reports = [evaluate_real(kb_index, items, answer=lambda idx, q, qid, r=r: kb.answer_question(
+                idx, q, question_id=qid, ranker=r(qid)), ranker_of=r) for r in rankers]
             report = reports[0]
             if len(reports) > 1:
                 splits = summarize_splits(reports)
         elif real:
-            report = evaluate_real(kb_index, items)
+            report = evaluate_real(kb_index, items, ranker_of=lambda qid: None)
         else:
             report = evaluate(kb_index, items)
         kb_index.close()

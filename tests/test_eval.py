@@ -262,3 +262,22 @@ def test_fold_splits_differ_by_seed_and_each_keeps_covered_questions_spread():
     for folds in splits:
         assert sorted(i for f in folds for i in f) == list(range(40))
         assert all(sum(1 for i in f if qs[i].gold) == 2 for f in folds)   # 10 covered over 5 folds
+
+
+def test_the_ranked_hit_at_3_reads_the_rankers_whole_order_not_the_drafts_sources(real_index):
+    """An abstention's sources stop at NEAREST_MIN, so hit@3 can miss a gold snippet the ranker put
+    second; ``ranked_hit@3`` reads the ranker's own order. Its first candidate is the draft's first
+    source, so a right draft has the gold first there too."""
+    ev = _eval_module()
+    items = [json.loads(line) for line in REAL_SET.read_text().splitlines() if line.strip()][:60]
+    report = ev.evaluate_real(real_index, items, ranker_of=lambda qid: None)
+    rows = [r for r in report["rows"] if r["covered"]]
+    assert rows and all("pool_rank" in r for r in rows)
+    for r in rows:
+        if r["right"]:
+            assert r["pool_rank"] == 1, r["id"]
+    ranked3 = sum(1 for r in rows if r["pool_rank"] and r["pool_rank"] <= 3) / len(rows)
+    assert report["overall"]["ranked_hit@3"] == ranked3
+    assert ev.summarize_real([{**r, "pool_rank": None} for r in report["rows"]])["overall"]["ranked_hit@3"] == 0.0
+    assert ev.summarize_real([{k: v for k, v in r.items() if k != "pool_rank"} for r in report["rows"]]
+                             )["overall"]["ranked_hit@3"] is None
