@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from kb.compose import Draft, Source, compose, compose_abstention, describe_versions, markdown_to_text, unwrap
-from kb.conditions import deciding_needs, known_facts
+from kb.conditions import deciding_needs, known_facts, presumed_facts
 from kb.errors import InputTooLargeError, QueryError
 from kb.facts import Facts, clean_question, detect_facts
 from kb.features import Candidate, describe
@@ -146,7 +146,7 @@ def decide(a: Analysis, corpus, ranker: Ranker | None = None, question_id: str |
     if cap is not None:
         confidence = min(confidence, cap)
     top_whens = [c.snippet.when_map for _p, c in a.ranked[:NEEDS_FROM]]
-    deciding = deciding_needs(top_whens, {**a.facts.presumed, **known})
+    deciding = deciding_needs(top_whens, {**presumed_facts(a.facts), **known})
     # The hosts' version changes the answer only when the best snippet does not hold on every current release.
     version_matters = "os_version" in best.snippet.needs and not _holds_on_current_releases(best.snippet)
     if confidence < ranker.threshold or cap is not None:

@@ -131,6 +131,14 @@ def known_facts(facts: Facts) -> dict[str, str]:
     return out
 
 
+def presumed_facts(facts: Facts) -> dict[str, str]:
+    """The ``when`` keys presumed from what the paste is about (:attr:`Facts.presumed_guest_edition`):
+    they settle what to ask, not which answer fits, so :func:`known_facts` leaves them out."""
+    if facts.presumed_guest_edition:
+        return {"guest": "windows", "guest_edition": facts.presumed_guest_edition}
+    return {}
+
+
 def contradicts(when: dict[str, str], known: dict[str, str]) -> bool:
     """Whether the question settles a ``when`` key the other way."""
     return any(k in known and known[k] != v for k, v in when.items())

@@ -213,11 +213,12 @@ class Facts:
     guest_edition: str | None = None       # "server" or "client": which Windows the guest runs, when the paste says
     host_kind: str | None = None           # "vm" when Hyper-V or WSL 2 / Docker runs inside a VM (nested); None when unclear
     outer_hypervisor: str | None = None    # ...and the hypervisor under that VM when the paste names another ("VirtualBox")
-    # "windows server" for a paste about AVMA that names no desktop Windows: AVMA keys exist only for Windows
-    # Server guests. A presumption, not something the paste says: it settles what to ask (:attr:`presumed`),
-    # never which answer fits (the word that makes it also matches the AVMA answer, so as evidence it would
-    # count twice: used as a fact, it answered a not-covered AVMA question at 0.81).
-    presumed_guest: str | None = None
+    # "server" for a paste about AVMA that names no desktop Windows: AVMA keys exist only for Windows Server
+    # guests. A presumption, not something the paste says: it settles what to ask
+    # (:func:`kb.conditions.presumed_facts`), never which answer fits (the word that makes it also matches
+    # the AVMA answer, so as evidence it would count twice: used as a fact, it answered a not-covered AVMA
+    # question at 0.81).
+    presumed_guest_edition: str | None = None
     storage: list[str] = field(default_factory=list)
     network: bool = False
     other_hypervisors: list[str] = field(default_factory=list)
@@ -227,12 +228,6 @@ class Facts:
     @property
     def os_version(self) -> str | None:
         return self.os_versions[0] if self.os_versions else None
-
-    @property
-    def presumed(self) -> dict[str, str]:
-        """The ``when`` facts presumed from what the paste is about (:attr:`presumed_guest`), to leave out of
-        the clarifying questions."""
-        return {"guest": "windows", "guest_edition": "server"} if self.presumed_guest == "windows server" else {}
 
     def has(self, need: str) -> bool:
         """Whether the question already gives the fact a snippet ``need`` asks for."""
@@ -314,7 +309,7 @@ def detect_facts(text: str) -> Facts:
     if len(editions) == 1 and not linux and (len(role) > 1 or "guest" in role.values()):
         f.guest_edition = editions.pop()
     if f.guest_edition is None and not linux and _AVMA_RE.search(text) and not _DESKTOP_WINDOWS_RE.search(text):
-        f.presumed_guest = "windows server"
+        f.presumed_guest_edition = "server"
     f.backup_products = [name for name, r in _BACKUP_RE.items() if r.search(text)]
     f.scvmm = True if _SCVMM_RE.search(text) else None
     f.error_codes = list(dict.fromkeys(c.lower() for c in _ERROR_CODE_RE.findall(text)))

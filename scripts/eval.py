@@ -138,34 +138,37 @@ def ranked_ids(draft) -> list[str]:
     return [s.id for s in draft.sources]
 
 
-def ranked_snippets(kb_index, question: str, ranker=None) -> list[str]:
-    """Every candidate snippet of a question, in the ranker's order (``ranker``: the shipped one when
-    None). A draft shows the first; abstaining, only those it is at least NEAREST_MIN sure of."""
-    from kb.answer import analyse
+def drafted(kb_index, question: str, question_id: str | None, ranker=None):
+    """What :func:`kb.answer_question` drafts for a question (with ``ranker``; the shipped one when None)
+    and every candidate snippet in the ranker's order, from one analysis. A draft shows the first; abstaining,
+    only those it is at least NEAREST_MIN sure of."""
+    from kb.answer import analyse, decide
     from kb.facts import clean_question
 
-    return [c.snippet.id for _p, c in analyse(kb_index, clean_question(question), ranker).ranked]
+    a = analyse(kb_index, clean_question(question), ranker)
+    return decide(a, kb_index.corpus, ranker, question_id), [c.snippet.id for _p, c in a.ranked]
 
 
 def evaluate_real(kb_index, items: list[dict], answer=None, ranker_of=None) -> dict:
     """Score drafts of real questions against their ``gold`` snippets (or ``"not-covered"``).
 
-    :param answer: ``f(kb_index, question, id) -> Draft``; the shipped drafter by default.
-    :param ranker_of: ``f(id) -> Ranker`` (None: the shipped one), the model that ``answer`` drafts
-        each question with; given, each row also has ``pool_rank``, where the gold snippet is in the
-        ranker's whole order (``ranked_hit@3`` in the report), whether or not the draft shows it.
+    :param answer: ``f(kb_index, question, id) -> Draft``. Without it, each question is drafted by
+        :func:`drafted` with ``ranker_of(id)`` (the shipped model when that is None too), and each row
+        also has ``pool_rank``, where the gold snippet is in the ranker's whole order (``ranked_hit@3``
+        in the report), whether or not the draft shows it.
     """
-    answer = answer or (lambda idx, q, qid: kb.answer_question(idx, q, question_id=qid))
+    ranker_of = ranker_of or (lambda qid: None)
     rows = []
     for item in items:
-        d = answer(kb_index, item["question"], item.get("id"))
+        extra = {}
         gold = gold_ids(item, kb_index.corpus)
+        if answer is not None:
+            d = answer(kb_index, item["question"], item.get("id"))
+        else:
+            d, order = drafted(kb_index, item["question"], item.get("id"), ranker_of(item.get("id")))
+            extra["pool_rank"] = next((i + 1 for i, sid in enumerate(order) if gold and sid in gold), None)
         ranked = ranked_ids(d)
         rank = next((i + 1 for i, sid in enumerate(ranked) if gold and sid in gold), None)
-        extra = {}
-        if ranker_of is not None:
-            order = ranked_snippets(kb_index, item["question"], ranker_of(item.get("id")))
-            extra["pool_rank"] = next((i + 1 for i, sid in enumerate(order) if gold and sid in gold), None)
         # The confidence is the probability that the best candidate answers: "right" is judged on it,
         # whether or not the draft was shown as an answer.
         right = bool(gold) and bool(ranked) and ranked[0] in gold
@@ -419,13 +422,12 @@ def main(argv=None) -> int:
         splits = None
         if real and args.cv:
             rankers = cross_validated_rankers(kb_index, items, args.cv, args.splits, args.by_source)
-            reports = [evaluate_real(kb_index, items, answer=lambda idx, q, qid, r=r: kb.answer_question(
-                idx, q, question_id=qid, ranker=r(qid)), ranker_of=r) for r in rankers]
+            reports = [evaluate_real(kb_index, items, ranker_of=r) for r in rankers]
             report = reports[0]
             if len(reports) > 1:
                 splits = summarize_splits(reports)
         elif real:
-            report = evaluate_real(kb_index, items, ranker_of=lambda qid: None)
+            report = evaluate_real(kb_index, items)
         else:
             report = evaluate(kb_index, items)
         kb_index.close()

@@ -1,7 +1,7 @@
 """Machine-checkable conditions (``when``) against the facts of real-looking questions."""
 import pytest
 
-from kb.conditions import agreement, contradicts, deciding_needs, known_facts, parse_when
+from kb.conditions import agreement, contradicts, deciding_needs, known_facts, parse_when, presumed_facts
 from kb.facts import detect_facts
 
 
@@ -47,11 +47,11 @@ def test_an_avma_paste_presumes_a_windows_server_guest_for_asking_only(question,
     runs in the VM; the presumption is not a fact the paste states, so it does not count as evidence for
     the AVMA answer (the known facts, which the ranker reads, stay open)."""
     facts = detect_facts(question)
-    assert (facts.presumed == {"guest": "windows", "guest_edition": "server"}) is presumed
+    assert (presumed_facts(facts) == {"guest": "windows", "guest_edition": "server"}) is presumed
     if presumed:
         assert "guest_edition" not in known_facts(facts)
         assert deciding_needs([{"guest_edition": "server"}, {"guest_edition": "client"}],
-                              {**facts.presumed, **known_facts(facts)}) == []
+                              {**presumed_facts(facts), **known_facts(facts)}) == []
 
 
 def test_an_intel_only_question_contradicts_the_intel_to_amd_answer():
