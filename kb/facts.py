@@ -115,7 +115,8 @@ GUEST_OS = [
     # name here that is not a Windows as a Linux guest).
     (r"\b(?:ubuntu|debian|centos|rhel|red hat|(?:open)?suse|sles|rocky|alma ?linux|oracle linux|fedora|freebsd|"
      r"arch ?linux|manjaro|kali|linux mint|alpine linux|gentoo|nixos|coreos|flatcar|rancher ?os|boot2docker|"
-     r"photon os|openwrt|raspbian)\b", None),
+     r"photon os|openwrt|raspbian|(?:cbl-)?mariner|slackware|elementary os|zorin os|openbsd|netbsd|pfsense|opnsense|"
+     r"truenas)\b", None),
     (r"\bwindows (?:xp|7|8\.1|8|10|11|nt ?4?(?:\.0)?|2000)\b", None),
     (r"\blinux\b", "Linux"),
 ]

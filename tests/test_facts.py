@@ -220,6 +220,9 @@ def test_the_hosts_own_windows_is_not_a_guest(text, guests):
     ("Enhanced session does not work in my Arch Linux VM on Windows 11", "linux"),
     ("OpenWrt 23.05 on a generation 2 VM: shut down from Hyper-V Manager fails", "linux"),
     ("openSUSE Tumbleweed guest has no network", "linux"),
+    # BSD firewall appliances and Microsoft's own CBL-Mariner are non-Windows guests by name alone.
+    ("pfSense VM on Server 2019 sees no traffic on its WAN adapter", "linux"),
+    ("Copy/paste does not work when accessing Mariner 2.0 via Virtual Machine Connection", "linux"),
     ("Windows Server 2022 host, Windows 11 guest will not activate", "windows"),
     ("Live migration between two hosts fails", None),
 ])
