@@ -115,13 +115,16 @@ class Glossary:
 
         Code spans, links and quoted text stay as they are; acronyms in ``done`` (updated in place, so
         a draft can pass it from part to part) and those whose long form the text already has are left
-        alone.
+        alone, and so is an acronym that stands alone in parentheses: the words before it already say
+        it in the text's own way ("locally-redundant (LRS)").
 
         >>> g = Glossary([GlossaryEntry("RCT", ("Resilient Change Tracking",))])
         >>> g.spell_out("Backups use RCT. RCT is on by default; `Get-VM RCT` is code.")
         'Backups use Resilient Change Tracking (RCT). RCT is on by default; `Get-VM RCT` is code.'
         >>> g.spell_out('The button says "Enable RCT". RCT then runs.')
         'The button says "Enable RCT". Resilient Change Tracking (RCT) then runs.'
+        >>> g.spell_out("Use change tracking (RCT); RCT needs 2016.")
+        'Use change tracking (RCT); RCT needs 2016.'
         """
         done = set() if done is None else done
         forms = self.long_forms
@@ -143,6 +146,8 @@ class Glossary:
                 return acronym
             pending.discard(acronym)
             done.add(acronym)
+            if m.string[m.start() - 1:m.start()] == "(" and m.string[m.end():m.end() + 1] == ")":
+                return acronym
             return f"{forms[acronym]} ({acronym})"
 
         parts = _CODE_OR_LINK_RE.split(text)

@@ -118,6 +118,16 @@ def test_draft_spells_out_an_acronym_once_before_its_first_use():
         "RCT again, `Get-VMHost RCT`, [CSV](/articles/csv)"
     # A text that already has the long form is left alone; common acronyms are never spelled out.
     assert g.spell_out("Cluster Shared Volumes (CSV) hold VMs") == "Cluster Shared Volumes (CSV) hold VMs"
+    # An acronym alone in parentheses follows the content's own wording of it: never a second long form
+    # ("locally-redundant (locally-redundant storage (LRS))"), and later uses stay short.
+    assert g.spell_out("A shared volume (CSV) holds them; the CSV is owned by one node.") == \
+        "A shared volume (CSV) holds them; the CSV is owned by one node."
+
+
+def test_the_cloud_witness_draft_spells_out_no_acronym_the_content_already_words(real_index):
+    d = answer_question(real_index, "What kind of Azure storage account does a cloud witness need?")
+    assert "(LRS)" in d.draft
+    assert "(locally-redundant storage (LRS))" not in d.draft
 
 
 def test_phrasing_extract_matches_rapidfuzz_over_every_phrasing(real_index):
