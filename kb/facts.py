@@ -37,7 +37,7 @@ OTHER_HYPERVISORS = {
     "VirtualBox": r"virtual\s?box|vbox",
     "KVM": r"\bkvm\b|virtio|qemu|libvirt|virsh|ovirt|\brhv\b|\brhev\b",
     "Proxmox": r"proxmox|\bpve\b",
-    "Xen": r"\bxen\b|xenserver|xcp-ng|citrix hypervisor",
+    "Xen": r"\bxen\b|xenserver|xcp-ng|citrix hypervisor|xencenter|xenopsd|xenguest|xe-guest-utilities",
     "Nutanix AHV": r"nutanix|\bahv\b",
     "Parallels": r"parallels desktop",
     "Kubernetes": r"kubernetes|kubectl|kubelet|\bk8s\b|\bk3s\b",

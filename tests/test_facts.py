@@ -69,6 +69,10 @@ def test_other_hypervisors_are_noticed():
     assert f.other_hypervisors == ["VMware"] and not f.mentions_hyperv
     f = detect_facts("what is the Hyper-V equivalent of VMware EVC?")
     assert f.other_hypervisors == ["VMware"] and f.mentions_hyperv
+    # Xen's own tools name the product when the paste does not ("xenial" is an Ubuntu release, not Xen).
+    f = detect_facts('VM fails to boot: INTERNAL_ERROR(xenopsd internal error: "Error from xenguesthelper")')
+    assert f.other_hypervisors == ["Xen"]
+    assert detect_facts("Ubuntu xenial guest has no network").other_hypervisors == []
 
 
 @pytest.mark.parametrize("paste", [
