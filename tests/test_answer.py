@@ -168,3 +168,15 @@ def test_further_reading_follows_the_answer_given(real_index):
     refs = best_references(art, question, 2, answer=f"{s.title} {s.answer}")
     assert "VMConnectAccess" in refs[0].title
     assert best_references(art, "", 2) == list(art.references[:2])
+
+
+def test_a_snippet_sources_public_page_is_the_one_about_it_not_its_articles_first(real_index):
+    # The web page shows each source's public page beside it: a snippet's is a page its author chose,
+    # and none when the author chose none (`see: []`), never the article's first reference.
+    corpus = real_index.corpus
+    d = answer_question(real_index, "Which disk format does Azure need when I upload a VHD from Hyper-V?")
+    s = next(s for s in d.sources if s.id == "azure-itpro-vhd-upload-format")
+    assert corpus.snippets[s.id].see == () and s.url is None
+    d = answer_question(real_index, "copy and paste between host and my Windows 11 VM does not work")
+    s = next(s for s in d.sources if s.id == "enhanced-session-copy-paste")
+    assert s.url in corpus.snippets[s.id].see
