@@ -436,16 +436,25 @@ def _squash(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+# Words by which a sentence points at the sentences before it: cut from them, it names nothing.
+_BACK_REFERENCE = re.compile(r"\b(?:these|those|the above|of them|either of)\b", re.I)
+
+
 def quote_first(answer: str, paste: str) -> str:
     """The answer from its first sentence that quotes what the paste shows (an output line or a message
     the answer tells the asker to look for: "Enabled In Firmware: No"), when the sentences before it
     quote nothing the paste has: those are the check the asker has already run, and the quoted case is
-    theirs. Unchanged otherwise, and for an answer with lists or code blocks.
+    theirs. Unchanged otherwise, for an answer with lists or code blocks, and when that sentence points
+    back at the ones before it ('"Access denied" means one of these is missing.'): alone, it names
+    nothing.
 
     >>> a = 'Run `systeminfo` and read its last block. "Enabled In Firmware: No" is fixed in the firmware setup.'
     >>> quote_first(a, "systeminfo says Virtualization Enabled In Firmware: No")
     '"Enabled In Firmware: No" is fixed in the firmware setup.'
     >>> quote_first(a, "Hyper-V will not install") == a
+    True
+    >>> c = 'Give the host Read on the share and use its UNC path. "Access is denied" means one of these is missing.'
+    >>> quote_first(c, "Attaching the ISO fails: Access is denied") == c
     True
     >>> b = 'Generation 2 defaults to another template. Set it to "Microsoft UEFI Certificate Authority" then.'
     >>> quote_first(b, "Debian VM, template Microsoft UEFI Certificate Authority, will not boot") == b
@@ -460,7 +469,7 @@ def quote_first(answer: str, paste: str) -> str:
         return any(_SEEN.search(q) and _squash(q).rstrip(".") in shown for q in _QUOTED.findall(sentence))
 
     i = next((i for i, x in enumerate(sentences) if quotes_paste(x)), 0)
-    return " ".join(sentences[i:]) if i > 0 else answer
+    return " ".join(sentences[i:]) if i > 0 and not _BACK_REFERENCE.search(sentences[i]) else answer
 
 
 def _clarifying(needs: list[str], facts: Facts, snippets=()) -> list[str]:
