@@ -18,7 +18,7 @@ from kb.facts import Facts, clean_question, detect_facts
 from kb.features import Candidate, describe
 from kb.focus import Focus, find_focus
 from kb.ranker import Ranker, default_ranker
-from kb.references import best_references, snippet_references
+from kb.references import public_page
 from kb.retrieval import Candidates, fuzz_text, retrieve
 from kb.settings import MAX_QUESTION_CHARS
 
@@ -110,17 +110,8 @@ def _sources(a: Analysis, used: list[Candidate], corpus, answered: bool = True, 
             return
         seen.add(doc_id)
         art = corpus.articles.get(doc.article if doc.kind == "snippet" else doc.id)
-        # A snippet's public page is the reference about it (the one its draft links), none when no
-        # reference is; an article's the one nearest the question and its title. Never merely the
-        # article's first: "Which disk format Azure needs" was shown beside the Remove-AzureService page.
-        if art is None:
-            refs = []
-        elif doc.kind == "snippet":
-            refs = snippet_references(art, doc, a.focus.text, corpus=corpus)
-        else:
-            refs = best_references(art, a.focus.text, 1, answer=art.title)
-        url = refs[0].url if refs else None
-        sources.append(Source(doc_id, doc.title, doc.topic, doc.kind, score, None, url))
+        sources.append(Source(doc_id, doc.title, doc.topic, doc.kind, score, None,
+                              public_page(art, doc, a.focus.text, corpus)))
 
     for c in used:
         add(c.snippet.id, prob.get(c.snippet.id, 0.0))

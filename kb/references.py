@@ -228,6 +228,20 @@ def snippet_references(art: Article, snippet: Snippet, question: str = "", n: in
                            applies_to=snippet.applies_to)
 
 
+def public_page(art: Article | None, doc: Article | Snippet, question: str = "", corpus: Corpus | None = None) -> str | None:
+    """The public page shown beside a source: for a snippet, the reference about it (the one its draft
+    links; none when no reference is), for an article the reference nearest the question and its title.
+    Never merely the article's first: "Which disk format Azure needs" was shown beside the
+    Remove-AzureService page."""
+    if art is None:
+        return None
+    if doc.kind == "snippet":
+        refs = snippet_references(art, doc, question, corpus=corpus)
+    else:
+        refs = best_references(art, question, 1, answer=art.title)
+    return refs[0].url if refs else None
+
+
 def article_links(articles: list[Article], base_url: str = "", question: str = "",
                   snippets: list[Snippet] = (), corpus: Corpus | None = None) -> list[str]:
     """Markdown list items a forum reader can open: for each article, the references of the answers
